@@ -1,0 +1,45 @@
+//! Benchmarks of imece against peers, in the same run on the same machine: each subcommand prints a
+//! markdown table with the ratios. What they measure and the latest figures are in `BENCHMARKS.md`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod embedded;
+mod log_bench;
+mod report;
+mod sqlite;
+mod workload;
+
+type BoxError = Box<dyn std::error::Error>;
+
+#[derive(Debug, Parser)]
+#[command(name = "imece-bench", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// The event log: the embedded backend against SQLite (WAL, synchronous=FULL).
+    Log(log_bench::Args),
+    /// Opens the log in DIR and prints what recovery found and cost; `log` runs it in a fresh process.
+    #[command(name = embedded::REOPEN_SUBCOMMAND, hide = true)]
+    ReopenChild { dir: PathBuf },
+}
+
+fn main() -> ExitCode {
+    let result = match Cli::parse().command {
+        Command::Log(args) => log_bench::run(&args),
+        Command::ReopenChild { dir } => embedded::report_reopen(&dir).map_err(Into::into),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! The values that cross the [`crate::EventLog`] trait.
+
+use std::fmt;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::{Error, Result};
+
+/// The longest stream id, in bytes of UTF-8.
+pub const MAX_STREAM_ID_LEN: usize = 255;
+/// The longest event type, in bytes of UTF-8.
+pub const MAX_EVENT_TYPE_LEN: usize = 255;
+/// The largest event: data plus metadata, in bytes.
+pub const MAX_EVENT_BYTES: usize = 4 * 1024 * 1024;
+/// The most events one append may carry.
+pub const MAX_BATCH_EVENTS: usize = 10_000;
+/// The largest append: the data and metadata of all its events, in bytes.
+pub const MAX_BATCH_BYTES: usize = 16 * 1024 * 1024;
+
+/// The name of a stream: one per organisation, membership register or assembly.
+///
+/// 1 to 255 bytes of UTF-8 without control characters, not starting with `$` (reserved for the
+/// backends' own system streams). Cheap to clone.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StreamId(Arc<str>);
+
+impl StreamId {
+    /// Checks `name` against the rules above.
+    pub fn new(name: impl AsRef<str>) -> Result<Self> {
+        let name = name.as_ref();
+        if name.is_empty() {
+            return Err(Error::invalid("stream", "must not be empty"));
+        }
+        if name.len() > MAX_STREAM_ID_LEN {
+            return Err(Error::invalid(
+                "stream",
+                format!("must be at most {MAX_STREAM_ID_LEN} bytes, is {}", name.len()),
+            ));
+        }
+        if name.starts_with('$') {
+            return Err(Error::invalid("stream", "must not start with '$' (reserved for system streams)"));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(Error::invalid("stream", "must not contain control characters"));
+        }
+        Ok(StreamId(Arc::from(name)))
+    }
+
+    /// The name as a string slice.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for StreamId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for StreamId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl AsRef<str> for StreamId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The unique id of an event, minted by the writer (a UUIDv7): the idempotency key of an append.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EventId(uuid::Uuid);
+
+impl EventId {
+    /// A fresh time-ordered id.
+    pub fn new_v7() -> Self {
+        EventId(uuid::Uuid::now_v7())
+    }
+
+    /// The id as a UUID.
+    pub fn as_uuid(&self) -> uuid::Uuid {
+        self.0
+    }
+
+    /// The 16 bytes of the UUID, big-endian as RFC 9562 writes them.
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        self.0.as_bytes()
+    }
+
+    /// The id from its 16 bytes.
+    pub fn from_bytes(bytes: [u8; 16]) -> Self {
+        EventId(uuid::Uuid::from_bytes(bytes))
+    }
+}
+
+impl From<uuid::Uuid> for EventId {
+    fn from(id: uuid::Uuid) -> Self {
+        EventId(id)
+    }
+}
+
+impl fmt::Display for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Debug for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+/// An event to append. The log treats `data` and `metadata` as opaque bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewEvent {
+    pub id: EventId,
+    /// What happened, e.g. `OrganisationRegistered.v1`.
+    pub event_type: String,
+    pub data: Bytes,
+    pub metadata: Bytes,
+}
+
+impl NewEvent {
+    /// An event with a fresh id and no metadata.
+    pub fn new(event_type: impl Into<String>, data: impl Into<Bytes>) -> Self {
+        NewEvent { id: EventId::new_v7(), event_type: event_type.into(), data: data.into(), metadata: Bytes::new() }
+    }
+
+    /// The same event with `metadata`.
+    pub fn with_metadata(mut self, metadata: impl Into<Bytes>) -> Self {
+        self.metadata = metadata.into();
+        self
+    }
+
+    /// The same event with `id`.
+    pub fn with_id(mut self, id: EventId) -> Self {
+        self.id = id;
+        self
+    }
+
+    /// Whether `recorded` is this event as it was stored: same id, type, data and metadata.
+    pub fn same_content(&self, recorded: &RecordedEvent) -> bool {
+        self.id == recorded.id
+            && self.event_type == recorded.event_type
+            && self.data == recorded.data
+            && self.metadata == recorded.metadata
+    }
+}
+
+/// An event as the log stored it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedEvent {
+    /// Its place in the whole log: gapless, from 0.
+    pub position: u64,
+    pub stream: StreamId,
+    /// Its place in its stream: gapless, from 0.
+    pub version: u64,
+    pub id: EventId,
+    pub event_type: String,
+    pub data: Bytes,
+    pub metadata: Bytes,
+    /// When the log stored it (wall clock), in microseconds since the Unix epoch. The legal date of
+    /// a fact lives in the event's own data, not here.
+    pub recorded_at_micros: i64,
+}
+
+/// What an append expects of the stream before it writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ExpectedVersion {
+    /// No check.
+    Any,
+    /// The stream must have no events.
+    NoStream,
+    /// The stream must have at least one event.
+    StreamExists,
+    /// The stream's last event must have this version.
+    Exact(u64),
+}
+
+impl ExpectedVersion {
+    /// Whether a stream whose last version is `actual` meets this expectation.
+    pub fn admits(self, actual: Option<u64>) -> bool {
+        match self {
+            ExpectedVersion::Any => true,
+            ExpectedVersion::NoStream => actual.is_none(),
+            ExpectedVersion::StreamExists => actual.is_some(),
+            ExpectedVersion::Exact(v) => actual == Some(v),
+        }
+    }
+}
+
+impl fmt::Display for ExpectedVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExpectedVersion::Any => f.write_str("any"),
+            ExpectedVersion::NoStream => f.write_str("no stream"),
+            ExpectedVersion::StreamExists => f.write_str("stream exists"),
+            ExpectedVersion::Exact(v) => write!(f, "{v}"),
+        }
+    }
+}
+
+/// Where an append landed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AppendResult {
+    /// Global position of the first event of the batch.
+    pub first_position: u64,
+    /// Global position of the last event of the batch.
+    pub last_position: u64,
+    /// Stream version of the first event of the batch.
+    pub first_version: u64,
+    /// Stream version of the last event: the stream's version after the append.
+    pub last_version: u64,
+}
+
+/// Where a stream read starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamFrom {
+    /// The first event (version 0).
+    Start,
+    /// The last event: with [`Direction::Backward`], the newest events first.
+    End,
+    /// The event with this version, included.
+    Version(u64),
+}
+
+/// Which way a stream read goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    Forward,
+    Backward,
+}
+
+/// Checks an append's batch against the limits every backend shares. Backends call it before
+/// touching storage, so the same input is refused the same way everywhere.
+pub fn validate_batch(events: &[NewEvent]) -> Result<()> {
+    if events.is_empty() {
+        return Err(Error::invalid("events", "must contain at least one event"));
+    }
+    if events.len() > MAX_BATCH_EVENTS {
+        return Err(Error::invalid(
+            "events",
+            format!("must contain at most {MAX_BATCH_EVENTS} events, has {}", events.len()),
+        ));
+    }
+    let mut total = 0usize;
+    let mut seen = std::collections::HashSet::with_capacity(events.len());
+    for (i, e) in events.iter().enumerate() {
+        if e.id.as_uuid().is_nil() {
+            return Err(Error::invalid(format!("events[{i}].id"), "must not be the nil UUID"));
+        }
+        if !seen.insert(e.id) {
+            return Err(Error::invalid(format!("events[{i}].id"), format!("must be unique within the append; {} repeats", e.id)));
+        }
+        if e.event_type.is_empty() {
+            return Err(Error::invalid(format!("events[{i}].event_type"), "must not be empty"));
+        }
+        if e.event_type.len() > MAX_EVENT_TYPE_LEN {
+            return Err(Error::invalid(
+                format!("events[{i}].event_type"),
+                format!("must be at most {MAX_EVENT_TYPE_LEN} bytes, is {}", e.event_type.len()),
+            ));
+        }
+        if e.event_type.chars().any(char::is_control) {
+            return Err(Error::invalid(format!("events[{i}].event_type"), "must not contain control characters"));
+        }
+        let size = e.data.len() + e.metadata.len();
+        if size > MAX_EVENT_BYTES {
+            return Err(Error::invalid(
+                format!("events[{i}].data"),
+                format!("data plus metadata must be at most {MAX_EVENT_BYTES} bytes, is {size}"),
+            ));
+        }
+        total += size;
+    }
+    if total > MAX_BATCH_BYTES {
+        return Err(Error::invalid(
+            "events",
+            format!("the data plus metadata of one append must be at most {MAX_BATCH_BYTES} bytes, is {total}"),
+        ));
+    }
+    Ok(())
+}

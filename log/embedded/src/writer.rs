@@ -1,0 +1,546 @@
+//! The one writer thread: decides appends, encodes them, and commits them in groups that share
+//! one `fdatasync`.
+
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Receiver;
+use std::sync::{Arc, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use imece_log::{AppendResult, Error, EventId, ExpectedVersion, NewEvent, RecordedEvent, Result, StreamId};
+use tokio::sync::oneshot;
+
+use crate::format::{
+    FORMAT_VERSION, IndexEntry, RecordHead, SEGMENT_HEADER_LEN, SegmentHeader, SegmentIndex, decode_record,
+    encode_record,
+};
+use crate::index::{Segment, StreamCache};
+use crate::open::{segment_path, sync_dir, write_index};
+use crate::{Options, Shared};
+
+/// One append waiting for the writer.
+pub(crate) struct Request {
+    pub(crate) stream: StreamId,
+    pub(crate) expected: ExpectedVersion,
+    pub(crate) events: Vec<NewEvent>,
+    pub(crate) reply: oneshot::Sender<Result<AppendResult>>,
+}
+
+/// Event id → position, for idempotent appends. Keyed by a 64-bit fingerprint of the id to halve
+/// its memory; a hit is confirmed against the stored event, and fingerprints that collide keep
+/// every position.
+#[derive(Default)]
+pub(crate) struct IdIndex {
+    map: HashMap<u64, u64, BuildHasherDefault<FingerprintHasher>>,
+    collided: HashMap<u64, Vec<u64>>,
+}
+
+fn fingerprint(id: EventId) -> u64 {
+    let (hi, lo) = id.as_uuid().as_u64_pair();
+    // In a UUIDv7 the high half is mostly a timestamp and the low half random.
+    lo ^ hi.rotate_left(29).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+impl IdIndex {
+    pub(crate) fn reserve(&mut self, more: usize) {
+        self.map.reserve(more);
+    }
+
+    pub(crate) fn insert(&mut self, id: EventId, position: u64) {
+        let fp = fingerprint(id);
+        if let Some(positions) = self.collided.get_mut(&fp) {
+            positions.push(position);
+            return;
+        }
+        if let Some(&earlier) = self.map.get(&fp) {
+            self.collided.insert(fp, vec![earlier, position]);
+        } else {
+            self.map.insert(fp, position);
+        }
+    }
+
+    /// Positions that may hold `id`.
+    fn candidates(&self, id: EventId) -> &[u64] {
+        let fp = fingerprint(id);
+        match self.collided.get(&fp) {
+            Some(positions) => positions,
+            None => self.map.get(&fp).map(std::slice::from_ref).unwrap_or(&[]),
+        }
+    }
+}
+
+/// The keys are fingerprints of random ids already: one multiply spreads them over the table.
+#[derive(Default)]
+pub(crate) struct FingerprintHasher(u64);
+
+impl Hasher for FingerprintHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01B3);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// The segment being written.
+pub(crate) struct ActiveSegment {
+    pub(crate) first_position: u64,
+    pub(crate) path: PathBuf,
+    pub(crate) file: Arc<File>,
+    /// Where the next record goes: the end of the durable data.
+    pub(crate) write_offset: u64,
+    /// Stream and id of each event in the segment, for its index file when it is sealed.
+    pub(crate) entries: Vec<(StreamId, EventId)>,
+}
+
+/// An append decided in the current group, answered once the group is durable.
+struct Pending {
+    reply: oneshot::Sender<Result<AppendResult>>,
+    result: AppendResult,
+    stream: StreamId,
+    /// Events this append writes: 0 for a retry of an append already in the log.
+    written: u64,
+}
+
+pub(crate) struct Writer {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) dir: PathBuf,
+    pub(crate) options: Options,
+    pub(crate) active: ActiveSegment,
+    /// Next version of every stream, including appends not yet committed.
+    pub(crate) versions: HashMap<StreamId, u64>,
+    pub(crate) ids: IdIndex,
+    /// Position of the next event, including appends not yet committed.
+    pub(crate) next_position: u64,
+    /// Every position below this is durable.
+    pub(crate) durable_end: u64,
+    buf: Vec<u8>,
+    /// Offset in `buf` of each event of the group.
+    group_offsets: Vec<usize>,
+    group_entries: Vec<(StreamId, EventId)>,
+    group: Vec<Pending>,
+    spare: Option<Spare>,
+    index_writers: Vec<JoinHandle<()>>,
+    poisoned: Option<String>,
+}
+
+/// A segment file being filled with zeros ahead of use.
+struct Spare {
+    path: PathBuf,
+    cancel: Arc<AtomicBool>,
+    thread: JoinHandle<std::io::Result<()>>,
+}
+
+impl Writer {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        dir: PathBuf,
+        options: Options,
+        active: ActiveSegment,
+        versions: HashMap<StreamId, u64>,
+        ids: IdIndex,
+        head: u64,
+    ) -> Self {
+        Writer {
+            shared,
+            dir,
+            options,
+            active,
+            versions,
+            ids,
+            next_position: head,
+            durable_end: head,
+            buf: Vec::new(),
+            group_offsets: Vec::new(),
+            group_entries: Vec::new(),
+            group: Vec::new(),
+            spare: None,
+            index_writers: Vec::new(),
+            poisoned: None,
+        }
+    }
+
+    /// Serves appends until every handle to the log is gone.
+    pub(crate) fn run(mut self, requests: Receiver<Request>) {
+        while let Ok(request) = requests.recv() {
+            self.handle(request);
+            // Everything that queued up during the last sync joins this group.
+            while self.buf.len() < self.options.max_group_bytes {
+                match requests.try_recv() {
+                    Ok(request) => self.handle(request),
+                    Err(_) => break,
+                }
+            }
+            self.commit();
+            self.maybe_roll();
+        }
+        if self.poisoned.is_none() {
+            // A clean close: the open segment's index file spares the next open a scan.
+            let index = self.sealed_index();
+            if let Err(e) = write_index(&self.dir, &index) {
+                tracing::warn!("{e}; the next open will scan {}", self.active.path.display());
+            }
+        }
+        if let Some(spare) = self.spare.take() {
+            spare.cancel.store(true, Ordering::Relaxed);
+            let _ = spare.thread.join();
+            let _ = fs::remove_file(&spare.path);
+        }
+        for t in self.index_writers.drain(..) {
+            let _ = t.join();
+        }
+    }
+
+    fn handle(&mut self, request: Request) {
+        if let Some(cause) = &self.poisoned {
+            let _ = request.reply.send(Err(Error::Poisoned { cause: cause.clone() }));
+            return;
+        }
+        match self.decide(&request) {
+            Ok(Some(result)) => {
+                self.group.push(Pending { reply: request.reply, result, stream: request.stream, written: 0 })
+            }
+            Ok(None) => self.encode(request),
+            Err(e) => {
+                let _ = request.reply.send(Err(e));
+            }
+        }
+    }
+
+    /// `Ok(Some)` for an exact retry of an append already in the log, `Ok(None)` to write it.
+    fn decide(&self, request: &Request) -> Result<Option<AppendResult>> {
+        let mut known = Vec::new();
+        for (i, event) in request.events.iter().enumerate() {
+            if let Some(found) = self.find(event.id)? {
+                known.push((i, found));
+            }
+        }
+        if let Some((i, first)) = known.first() {
+            let id = request.events[*i].id;
+            let reason = if known.len() != request.events.len() {
+                format!("{} of the {} events of this append are already in the log", known.len(), request.events.len())
+            } else if let Some((event, (_, recorded))) = request
+                .events
+                .iter()
+                .zip(&known)
+                .find(|(event, (_, recorded))| recorded.stream != request.stream || !event.same_content(recorded))
+            {
+                if recorded.stream != request.stream {
+                    format!("{} is in stream {}", event.id, recorded.stream)
+                } else {
+                    format!("{} was stored with another type, data or metadata", event.id)
+                }
+            } else if known.windows(2).any(|w| w[1].1.position != w[0].1.position + 1) {
+                "these events were appended separately, not as one append".to_owned()
+            } else {
+                let last = &known[known.len() - 1].1;
+                return Ok(Some(AppendResult {
+                    first_position: first.position,
+                    last_position: last.position,
+                    first_version: first.version,
+                    last_version: last.version,
+                }));
+            };
+            return Err(Error::DuplicateEventId { id, reason });
+        }
+        let actual = self.versions.get(&request.stream).map(|next| next - 1);
+        if !request.expected.admits(actual) {
+            return Err(Error::WrongExpectedVersion {
+                stream: request.stream.clone(),
+                expected: request.expected,
+                actual,
+            });
+        }
+        Ok(None)
+    }
+
+    /// The stored event with this id, if any.
+    fn find(&self, id: EventId) -> Result<Option<RecordedEvent>> {
+        for &position in self.ids.candidates(id) {
+            let event = self.fetch(position)?;
+            if event.id == id {
+                return Ok(Some(event));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The event at `position`, from the current group if it is not yet written.
+    fn fetch(&self, position: u64) -> Result<RecordedEvent> {
+        if position >= self.durable_end {
+            let at = self.group_offsets[(position - self.durable_end) as usize];
+            let undecodable =
+                |e| Error::Backend { backend: "embedded", message: format!("an encoded record does not decode: {e:?}") };
+            let len = decode_record(&self.buf, at).map_err(undecodable)?.len;
+            let bytes = bytes::Bytes::copy_from_slice(&self.buf[at..at + len]);
+            let rec = decode_record(&bytes, 0).map_err(undecodable)?;
+            let stream = StreamCache::default().get(rec.stream_str(&bytes))?;
+            return Ok(rec.to_event(&bytes, stream));
+        }
+        let span = {
+            let index = self.shared.index.read().unwrap_or_else(PoisonError::into_inner);
+            index.span(position, 1)
+        };
+        let mut out = Vec::with_capacity(1);
+        if let Some(span) = span {
+            span.read(&mut StreamCache::default(), &mut out)?;
+        }
+        out.pop().ok_or(Error::Backend { backend: "embedded", message: format!("position {position} is not indexed") })
+    }
+
+    fn encode(&mut self, request: Request) {
+        let n = request.events.len() as u64;
+        let first_position = self.next_position;
+        let first_version = self.versions.get(&request.stream).copied().unwrap_or(0);
+        let recorded_at_micros =
+            SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64);
+        for (i, event) in request.events.iter().enumerate() {
+            let head = RecordHead {
+                batch_remaining: (n - 1 - i as u64) as u32,
+                position: first_position + i as u64,
+                version: first_version + i as u64,
+                durable_end: self.durable_end,
+                id: event.id,
+                recorded_at_micros,
+            };
+            self.group_offsets.push(self.buf.len());
+            encode_record(
+                &mut self.buf,
+                &head,
+                request.stream.as_str(),
+                &event.event_type,
+                &event.metadata,
+                &event.data,
+            );
+            self.ids.insert(event.id, head.position);
+            self.group_entries.push((request.stream.clone(), event.id));
+        }
+        self.next_position += n;
+        self.versions.insert(request.stream.clone(), first_version + n);
+        let result = AppendResult {
+            first_position,
+            last_position: first_position + n - 1,
+            first_version,
+            last_version: first_version + n - 1,
+        };
+        self.group.push(Pending { reply: request.reply, result, stream: request.stream, written: n });
+    }
+
+    /// Writes the group, syncs once, publishes it to readers, and answers every append in it.
+    fn commit(&mut self) {
+        if self.group.is_empty() {
+            return;
+        }
+        if !self.buf.is_empty() {
+            let file = &self.active.file;
+            let written = file.write_all_at(&self.buf, self.active.write_offset).and_then(|()| file.sync_data());
+            self.shared.stats.syncs.fetch_add(1, Ordering::Relaxed);
+            if let Err(e) = written {
+                let cause = format!("writing or syncing {}: {e}", self.active.path.display());
+                tracing::error!("{cause}; the log refuses further writes");
+                self.poison(cause.clone());
+                for p in self.group.drain(..) {
+                    let _ = p.reply.send(Err(Error::Poisoned { cause: cause.clone() }));
+                }
+                return;
+            }
+            let base = self.active.write_offset;
+            self.active.write_offset += self.buf.len() as u64;
+            {
+                let mut index = self.shared.index.write().unwrap_or_else(PoisonError::into_inner);
+                let segment = index.segments.last_mut().expect("the active segment is indexed");
+                segment.offsets.extend(self.group_offsets.iter().map(|&o| (base + o as u64) as u32));
+                segment.data_end = self.active.write_offset;
+                for p in self.group.iter().filter(|p| p.written > 0) {
+                    let number = index.stream_number(&p.stream);
+                    let positions = &mut index.streams[number as usize].positions;
+                    positions.extend(p.result.first_position..=p.result.last_position);
+                }
+                index.head = self.next_position;
+            }
+            self.durable_end = self.next_position;
+            self.shared.head.send_replace(self.next_position);
+            self.shared.stats.bytes_written.fetch_add(self.buf.len() as u64, Ordering::Relaxed);
+            self.active.entries.append(&mut self.group_entries);
+            self.buf.clear();
+            self.group_offsets.clear();
+        }
+        let stats = &self.shared.stats;
+        for p in self.group.drain(..) {
+            stats.appends.fetch_add(1, Ordering::Relaxed);
+            stats.events.fetch_add(p.written, Ordering::Relaxed);
+            let _ = p.reply.send(Ok(p.result));
+        }
+    }
+
+    fn poison(&mut self, cause: String) {
+        self.shared.poisoned.store(true, Ordering::Relaxed);
+        self.poisoned = Some(cause);
+    }
+
+    /// Seals a full segment and starts the next; prepares a spare once the segment is half full.
+    fn maybe_roll(&mut self) {
+        if self.poisoned.is_some() {
+            return;
+        }
+        let half = self.options.segment_size / 2;
+        if self.options.preallocate && self.spare.is_none() && self.active.write_offset >= half {
+            self.spare = Some(prepare_spare(&self.dir, self.options.segment_size));
+        }
+        if self.active.write_offset < self.options.segment_size {
+            return;
+        }
+        if let Err(e) = self.roll() {
+            let cause = format!("starting a new segment after {}: {e}", self.active.path.display());
+            tracing::error!("{cause}; the log refuses further writes");
+            self.poison(cause);
+        }
+    }
+
+    fn roll(&mut self) -> Result<()> {
+        // Seal: cut the zeroed space off, so a sealed segment ends with its last record.
+        let file = &self.active.file;
+        file.set_len(self.active.write_offset)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| Error::io(format!("sealing {}", self.active.path.display()), e))?;
+        let sealed = self.sealed_index();
+        let dir = self.dir.clone();
+        self.index_writers.retain(|t| !t.is_finished());
+        self.index_writers.push(std::thread::spawn(move || {
+            if let Err(e) = write_index(&dir, &sealed) {
+                tracing::warn!("{e}; it will be rebuilt on the next open");
+            }
+        }));
+
+        let first = self.next_position;
+        let file = match self.spare.take() {
+            Some(spare) if spare.thread.is_finished() => match spare.thread.join() {
+                Ok(Ok(())) => Some(adopt_spare(&self.dir, &spare.path, first)?),
+                _ => None,
+            },
+            other => {
+                self.spare = other;
+                None
+            }
+        };
+        let file = match file {
+            Some(file) => file,
+            None => create_segment(&self.dir, first, 0)?,
+        };
+        let file = Arc::new(file);
+        let path = segment_path(&self.dir, first);
+        self.shared.index.write().unwrap_or_else(PoisonError::into_inner).segments.push(Segment {
+            first_position: first,
+            path: path.clone(),
+            file: file.clone(),
+            offsets: Vec::new(),
+            data_end: SEGMENT_HEADER_LEN as u64,
+        });
+        self.active = ActiveSegment {
+            first_position: first,
+            path,
+            file,
+            write_offset: SEGMENT_HEADER_LEN as u64,
+            entries: Vec::new(),
+        };
+        Ok(())
+    }
+
+    /// The index file of the active segment, from what the writer and the shared index know.
+    fn sealed_index(&self) -> SegmentIndex {
+        let index = self.shared.index.read().unwrap_or_else(PoisonError::into_inner);
+        let segment = index.segments.last().expect("the active segment is indexed");
+        let mut numbers: HashMap<&StreamId, u32> = HashMap::new();
+        let mut streams = Vec::new();
+        let entries = self
+            .active
+            .entries
+            .iter()
+            .zip(&segment.offsets)
+            .map(|((stream, id), &offset)| {
+                let n = *numbers.entry(stream).or_insert_with(|| {
+                    streams.push(stream.as_str().to_owned());
+                    streams.len() as u32 - 1
+                });
+                IndexEntry { offset, stream: n, id: *id }
+            })
+            .collect();
+        SegmentIndex {
+            first_position: self.active.first_position,
+            data_end: self.active.write_offset,
+            streams,
+            entries,
+        }
+    }
+}
+
+/// Creates a segment file: written whole under a temporary name, synced, then renamed, so a `.seg`
+/// file always has a valid header. `zeroed` bytes are written as zeros ahead of use.
+pub(crate) fn create_segment(dir: &Path, first_position: u64, zeroed: u64) -> Result<File> {
+    let path = segment_path(dir, first_position);
+    let tmp = path.with_extension("seg.tmp");
+    let create = || -> std::io::Result<File> {
+        let file = OpenOptions::new().read(true).write(true).create_new(true).open(&tmp)?;
+        fill_zeros(&file, zeroed, &AtomicBool::new(false))?;
+        write_header(&file, first_position)?;
+        fs::rename(&tmp, &path)?;
+        Ok(file)
+    };
+    let file = create().map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
+    sync_dir(dir)?;
+    Ok(file)
+}
+
+fn write_header(file: &File, first_position: u64) -> std::io::Result<()> {
+    let header = SegmentHeader { version: FORMAT_VERSION, first_position };
+    file.write_all_at(&header.encode(), 0)?;
+    file.sync_all()
+}
+
+fn fill_zeros(file: &File, len: u64, cancel: &AtomicBool) -> std::io::Result<()> {
+    const CHUNK: u64 = 1024 * 1024;
+    let zeros = vec![0u8; CHUNK as usize];
+    let mut at = 0;
+    while at < len && !cancel.load(Ordering::Relaxed) {
+        let n = CHUNK.min(len - at);
+        file.write_all_at(&zeros[..n as usize], at)?;
+        at += n;
+    }
+    Ok(())
+}
+
+fn prepare_spare(dir: &Path, len: u64) -> Spare {
+    let path = dir.join("spare.tmp");
+    let cancel = Arc::new(AtomicBool::new(false));
+    let (p, c) = (path.clone(), cancel.clone());
+    let thread = std::thread::spawn(move || {
+        let file = OpenOptions::new().write(true).create(true).truncate(true).open(&p)?;
+        fill_zeros(&file, len, &c)?;
+        file.sync_all()
+    });
+    Spare { path, cancel, thread }
+}
+
+/// Turns a finished spare into the segment starting at `first_position`.
+fn adopt_spare(dir: &Path, spare: &Path, first_position: u64) -> Result<File> {
+    let path = segment_path(dir, first_position);
+    let adopt = || -> std::io::Result<File> {
+        let file = OpenOptions::new().read(true).write(true).open(spare)?;
+        write_header(&file, first_position)?;
+        fs::rename(spare, &path)?;
+        Ok(file)
+    };
+    let file = adopt().map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
+    sync_dir(dir)?;
+    Ok(file)
+}

@@ -1,0 +1,3 @@
+//! The imece registry: the command-line client and, as the registry grows, its server.
+
+pub mod cli;
