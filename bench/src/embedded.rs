@@ -6,7 +6,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use imece_log::{Error, EventLog, Result};
-use imece_log_embedded::EmbeddedLog;
+use imece_log_embedded::{EmbeddedLog, Options};
 
 use crate::workload::{self, Counts, FILL_WRITERS, FillPlan, Throughput, WritePlan, WriterStreams};
 
@@ -17,9 +17,10 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| Error::io("starting tokio", e))
 }
 
-/// Runs the write scenario `plan` for `duration` on a fresh log in `dir`: one tokio task per writer.
-pub fn write(dir: &Path, plan: WritePlan, duration: Duration) -> Result<Throughput> {
-    let log = EmbeddedLog::open(dir)?;
+/// Runs the write scenario `plan` for `duration` on a fresh log in `dir` opened with `options`: one
+/// tokio task per writer.
+pub fn write(dir: &Path, options: &Options, plan: WritePlan, duration: Duration) -> Result<Throughput> {
+    let log = EmbeddedLog::open_with(dir, options.clone())?;
     runtime()?.block_on(async {
         let before = log.stats();
         let start = Instant::now();
@@ -56,9 +57,9 @@ pub fn write(dir: &Path, plan: WritePlan, duration: Duration) -> Result<Throughp
     })
 }
 
-/// Fills a fresh log in `dir` as `plan` says (not measured).
-pub fn fill(dir: &Path, plan: FillPlan) -> Result<()> {
-    let log = EmbeddedLog::open(dir)?;
+/// Fills a fresh log in `dir`, opened with `options`, as `plan` says (not measured).
+pub fn fill(dir: &Path, options: &Options, plan: FillPlan) -> Result<()> {
+    let log = EmbeddedLog::open_with(dir, options.clone())?;
     runtime()?.block_on(async {
         let tasks: Vec<_> = (0..FILL_WRITERS)
             .map(|writer| {

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use imece_log_embedded::Options;
 use tempfile::TempDir;
 
 use crate::report::{self, Row};
@@ -32,6 +33,20 @@ pub struct Args {
     /// be in memory).
     #[arg(long, default_value = "target/bench-data")]
     dir: PathBuf,
+    /// Open the embedded log with `preallocate: false`: segments grow as they are written instead
+    /// of being zero-filled ahead.
+    #[arg(long)]
+    no_preallocate: bool,
+    /// Before the reopen, sync and drop the page cache (`/proc/sys/vm/drop_caches`), so that the
+    /// child reads the log from disk as after a reboot. Needs root; affects the whole machine.
+    #[arg(long)]
+    drop_caches: bool,
+}
+
+impl Args {
+    fn options(&self) -> Options {
+        Options { preallocate: !self.no_preallocate, ..Options::default() }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -94,6 +109,9 @@ pub fn run(args: &Args) -> Result<(), BoxError> {
             return Err(format!("{name} must be a positive multiple of 100, is {events}").into());
         }
     }
+    if args.page == 0 {
+        return Err("--page must be positive".into());
+    }
     if !args.seconds.is_finite() || args.seconds <= 0.0 {
         return Err(format!("--seconds must be positive, is {}", args.seconds).into());
     }
@@ -112,7 +130,7 @@ pub fn run(args: &Args) -> Result<(), BoxError> {
         [(Scenario::Batched1, &BATCHED_1), (Scenario::Batched8, &BATCHED_8), (Scenario::Single64, &SINGLE_64)]
     {
         if wanted(scenario) {
-            let (row, note) = run_write(&args.dir, write, duration)?;
+            let (row, note) = run_write(args, write, duration)?;
             rows.push(row);
             notes.push(note);
         }
@@ -132,13 +150,17 @@ pub fn run(args: &Args) -> Result<(), BoxError> {
 
     let command: Vec<String> = std::env::args().skip(1).collect();
     println!("imece-bench {} · {profile} build · {} CPUs", command.join(" "), cpus());
+    let options = args.options();
     println!(
-        "events of {} B data + {} B metadata · {} s per run · SQLite {} (WAL, synchronous=FULL) · data in {}",
+        "events of {} B data + {} B metadata · {} s per run · data in {} · imece segments of {} MiB, preallocate {} · \
+         SQLite {} (WAL, synchronous=FULL)",
         workload::DATA_BYTES,
         workload::metadata_bytes(),
         args.seconds,
+        args.dir.display(),
+        options.segment_size >> 20,
+        if options.preallocate { "on" } else { "off" },
         sqlite::version(),
-        args.dir.display()
     );
     println!();
     print!("{}", report::table(&rows));
@@ -158,13 +180,14 @@ fn scratch(dir: &Path, name: &str) -> std::io::Result<TempDir> {
     tempfile::Builder::new().prefix(&format!("{name}-")).tempdir_in(dir)
 }
 
-fn run_write(dir: &Path, scenario: &WriteScenario, duration: Duration) -> Result<(Row, String), BoxError> {
+fn run_write(args: &Args, scenario: &WriteScenario, duration: Duration) -> Result<(Row, String), BoxError> {
     eprintln!("{}: imece…", scenario.name);
-    let imece = embedded::write(scratch(dir, "imece")?.path(), scenario.plan, duration)?;
+    let imece = embedded::write(scratch(&args.dir, "imece")?.path(), &args.options(), scenario.plan, duration)?;
     let mut sqlite_runs = Vec::new();
     for &design in scenario.sqlite_designs {
         eprintln!("{}: SQLite, {}…", scenario.name, design.describe());
-        sqlite_runs.push((design, sqlite::write(scratch(dir, "sqlite")?.path(), scenario.plan, duration, design)?));
+        sqlite_runs
+            .push((design, sqlite::write(scratch(&args.dir, "sqlite")?.path(), scenario.plan, duration, design)?));
     }
     let (best_design, sqlite) = sqlite_runs
         .iter()
@@ -218,7 +241,7 @@ fn run_read(args: &Args, duration: Duration) -> Result<(Row, String), BoxError> 
     let plan = FillPlan::hundred_per_stream(args.read_events);
     eprintln!("{name}: filling imece with {} events…", report::count(plan.events as f64));
     let imece_dir = scratch(&args.dir, "imece")?;
-    embedded::fill(imece_dir.path(), plan)?;
+    embedded::fill(imece_dir.path(), &args.options(), plan)?;
     eprintln!("{name}: imece…");
     let imece = embedded::read(imece_dir.path(), args.page, duration)?;
     drop(imece_dir);
@@ -259,7 +282,11 @@ fn run_reopen(args: &Args) -> Result<(Row, String), BoxError> {
     );
     eprintln!("{name}: filling imece…");
     let dir = scratch(&args.dir, "imece")?;
-    embedded::fill(dir.path(), plan)?;
+    embedded::fill(dir.path(), &args.options(), plan)?;
+    if args.drop_caches {
+        eprintln!("{name}: dropping the page cache…");
+        drop_page_cache()?;
+    }
     eprintln!("{name}: reopening in a fresh process…");
     let reopened = embedded::reopen(dir.path())?;
     drop(dir);
@@ -282,7 +309,7 @@ fn run_reopen(args: &Args) -> Result<(Row, String), BoxError> {
     };
     let note = format!(
         "{name}: recovery found {} events, {} streams, {} segments; scanned {} events record by record, rebuilt {} \
-         indexes, truncated {} bytes; {} events/s indexed; the child process ran {:.2} s in all (page cache warm)",
+         indexes, truncated {} bytes; {} events/s indexed; the child process ran {:.2} s in all (page cache {})",
         report::count(reopened.events as f64),
         report::count(reopened.streams as f64),
         reopened.segments,
@@ -290,7 +317,19 @@ fn run_reopen(args: &Args) -> Result<(Row, String), BoxError> {
         reopened.rebuilt_indexes,
         reopened.truncated_bytes,
         report::count(reopened.events as f64 / secs),
-        reopened.wall.as_secs_f64()
+        reopened.wall.as_secs_f64(),
+        if args.drop_caches { "dropped before" } else { "warm" }
     );
     Ok((row, note))
+}
+
+/// Writes dirty pages back, then drops the clean ones from the page cache.
+fn drop_page_cache() -> Result<(), BoxError> {
+    let status = std::process::Command::new("sync").status()?;
+    if !status.success() {
+        return Err(format!("sync failed: {status}").into());
+    }
+    std::fs::write("/proc/sys/vm/drop_caches", "1\n")
+        .map_err(|e| format!("dropping the page cache needs root: writing /proc/sys/vm/drop_caches: {e}"))?;
+    Ok(())
 }

@@ -1283,7 +1283,7 @@ pub async fn many_events_read_in_pages<H: Harness>(h: H) {
                             let batch: Vec<NewEvent> = (n..n + size)
                                 .map(|i| {
                                     let seed = w * 1_000_000 + i;
-                                    if i % 41 == 0 {
+                                    if i.is_multiple_of(41) {
                                         NewEvent::new("Bulk.Large.v1", pattern(2048, seed))
                                     } else {
                                         event(seed)
@@ -1914,7 +1914,7 @@ mod tests {
 
         fn subscribe_all(&self, from: u64) -> EventStream {
             let changes = self.0.head.subscribe();
-            let head = self.0.store.lock().unwrap().events.len() as u64; let state = (self.0.clone(), changes, from.max(head));
+            let state = (self.0.clone(), changes, from);
             Box::pin(futures_util::stream::unfold(state, |(shared, mut changes, next)| async move {
                 loop {
                     let event = shared.store.lock().unwrap().events.get(next as usize).cloned();

@@ -30,8 +30,9 @@ pub enum Error {
         actual: Option<u64>,
     },
 
-    /// An event id is already in the log, but not as an exact retry of this append: it belongs to
-    /// another stream, carries other content, or only part of the batch was there.
+    /// An event id is already in the log, but not as a retry of this append: it belongs to another
+    /// stream, carries other content, or only some of the append's events are there, or not one
+    /// after another. `id` names the first offending event.
     ///
     /// Handling: the caller reused an id for a different event; mint a new id.
     #[error("event id {id} was already appended with different content or to another stream: {reason}")]

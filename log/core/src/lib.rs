@@ -42,9 +42,11 @@ pub trait EventLog: Send + Sync + 'static {
     /// Appends `events` to `stream`, all or none, if the stream is at `expected`.
     ///
     /// Returns only once the events are durable. Idempotent by event id: retrying an append whose
-    /// events are already in the log (same ids, same stream, same content) returns the original
-    /// result, whatever `expected` says; the same id with other content is
-    /// [`Error::DuplicateEventId`]. A version mismatch is [`Error::WrongExpectedVersion`].
+    /// events are already in the log (same ids, same stream, same content, one after another)
+    /// writes nothing and returns where they are — for an exact retry, the original result —
+    /// whatever `expected` says. Any other reuse of an id (other content, another stream, only some
+    /// of the events there) is [`Error::DuplicateEventId`]. A version mismatch is
+    /// [`Error::WrongExpectedVersion`].
     async fn append(&self, stream: &StreamId, expected: ExpectedVersion, events: Vec<NewEvent>)
     -> Result<AppendResult>;
 

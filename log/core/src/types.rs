@@ -249,13 +249,21 @@ pub fn validate_batch(events: &[NewEvent]) -> Result<()> {
         ));
     }
     let mut total = 0usize;
-    let mut seen = std::collections::HashSet::with_capacity(events.len());
+    // Most appends carry a few events: comparing pairs is cheaper than a set for those.
+    let mut seen = (events.len() > 16).then(|| std::collections::HashSet::with_capacity(events.len()));
     for (i, e) in events.iter().enumerate() {
         if e.id.as_uuid().is_nil() {
             return Err(Error::invalid(format!("events[{i}].id"), "must not be the nil UUID"));
         }
-        if !seen.insert(e.id) {
-            return Err(Error::invalid(format!("events[{i}].id"), format!("must be unique within the append; {} repeats", e.id)));
+        let repeated = match &mut seen {
+            Some(seen) => !seen.insert(e.id),
+            None => events[..i].iter().any(|earlier| earlier.id == e.id),
+        };
+        if repeated {
+            return Err(Error::invalid(
+                format!("events[{i}].id"),
+                format!("must be unique within the append; {} repeats", e.id),
+            ));
         }
         if e.event_type.is_empty() {
             return Err(Error::invalid(format!("events[{i}].event_type"), "must not be empty"));

@@ -120,9 +120,9 @@ impl Span {
     pub(crate) fn read(&self, streams: &mut StreamCache, out: &mut Vec<RecordedEvent>) -> Result<()> {
         let len = (self.end - self.start) as usize;
         let mut buf = BytesMut::zeroed(len);
-        self.file.read_exact_at(&mut buf, self.start).map_err(|e| {
-            Error::io(format!("reading {} at byte offset {}", self.path.display(), self.start), e)
-        })?;
+        self.file
+            .read_exact_at(&mut buf, self.start)
+            .map_err(|e| Error::io(format!("reading {} at byte offset {}", self.path.display(), self.start), e))?;
         let buf: Bytes = buf.freeze();
         let mut at = 0usize;
         for i in 0..self.count {

@@ -82,7 +82,7 @@ mod writer;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::thread::JoinHandle;
 
 use futures_util::stream;
@@ -124,8 +124,8 @@ pub struct EmbeddedLog {
 struct Handle {
     dir: PathBuf,
     shared: Arc<Shared>,
-    requests: Mutex<Option<Sender<Request>>>,
-    writer: Mutex<Option<JoinHandle<()>>>,
+    requests: Option<Sender<Request>>,
+    writer: Option<JoinHandle<()>>,
     recovery: Recovery,
     _lock: std::fs::File,
 }
@@ -133,8 +133,8 @@ struct Handle {
 impl Drop for Handle {
     fn drop(&mut self) {
         // Closing the channel lets the writer finish what it has and stop.
-        drop(self.requests.lock().unwrap_or_else(PoisonError::into_inner).take());
-        if let Some(writer) = self.writer.lock().unwrap_or_else(PoisonError::into_inner).take() {
+        drop(self.requests.take());
+        if let Some(writer) = self.writer.take() {
             let _ = writer.join();
         }
     }
@@ -180,8 +180,8 @@ impl EmbeddedLog {
             handle: Arc::new(Handle {
                 dir,
                 shared,
-                requests: Mutex::new(Some(tx)),
-                writer: Mutex::new(Some(thread)),
+                requests: Some(tx),
+                writer: Some(thread),
                 recovery: opened.recovery,
                 _lock: opened.lock,
             }),
@@ -249,11 +249,8 @@ impl EventLog for EmbeddedLog {
         imece_log::validate_batch(&events)?;
         let (reply, answer) = oneshot::channel();
         let request = Request { stream: stream.clone(), expected, events, reply };
-        {
-            let requests = self.handle.requests.lock().unwrap_or_else(PoisonError::into_inner);
-            let sender = requests.as_ref().ok_or(Error::Closed)?;
-            sender.send(request).map_err(|_| Error::Closed)?;
-        }
+        let sender = self.handle.requests.as_ref().ok_or(Error::Closed)?;
+        sender.send(request).map_err(|_| Error::Closed)?;
         answer.await.map_err(|_| Error::Closed)?
     }
 

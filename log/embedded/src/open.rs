@@ -38,9 +38,7 @@ pub(crate) fn index_path(dir: &Path, first_position: u64) -> PathBuf {
 
 /// Makes a directory entry (a created or renamed file) durable.
 pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| Error::io(format!("syncing directory {}", dir.display()), e))
+    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(format!("syncing directory {}", dir.display()), e))
 }
 
 pub(crate) fn open(dir: &Path, options: &Options) -> Result<Opened> {
@@ -57,7 +55,13 @@ pub(crate) fn open(dir: &Path, options: &Options) -> Result<Opened> {
     if firsts.is_empty() {
         let path = segment_path(dir, 0);
         let file = crate::writer::create_segment(dir, 0, if options.preallocate { options.segment_size } else { 0 })?;
-        index.segments.push(Segment { first_position: 0, path, file: Arc::new(file), offsets: Vec::new(), data_end: 0 });
+        index.segments.push(Segment {
+            first_position: 0,
+            path,
+            file: Arc::new(file),
+            offsets: Vec::new(),
+            data_end: 0,
+        });
     }
     for (i, &first) in firsts.iter().enumerate() {
         let path = segment_path(dir, first);
@@ -81,8 +85,7 @@ pub(crate) fn open(dir: &Path, options: &Options) -> Result<Opened> {
             match read_index(dir, first, &file, true) {
                 Some(idx) => {
                     let idx_path = index_path(dir, first);
-                    fs::remove_file(&idx_path)
-                        .map_err(|e| Error::io(format!("removing {}", idx_path.display()), e))?;
+                    fs::remove_file(&idx_path).map_err(|e| Error::io(format!("removing {}", idx_path.display()), e))?;
                     sync_dir(dir)?;
                     idx
                 }
@@ -208,10 +211,17 @@ fn list_segments(dir: &Path) -> Result<Vec<u64>> {
 fn check_header(path: &Path, file: &File, first: u64) -> Result<()> {
     let mut b = [0u8; SEGMENT_HEADER_LEN];
     let n = read_up_to(file, &mut b, 0).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-    let header = SegmentHeader::decode(&b[..n])
-        .map_err(|reason| Error::Corruption { file: path.to_owned(), offset: 0, reason })?;
+    let header = SegmentHeader::decode(&b[..n]).map_err(|reason| Error::Corruption {
+        file: path.to_owned(),
+        offset: 0,
+        reason,
+    })?;
     if header.version > FORMAT_VERSION {
-        return Err(Error::UnsupportedFormat { file: path.to_owned(), found: header.version, supported: FORMAT_VERSION });
+        return Err(Error::UnsupportedFormat {
+            file: path.to_owned(),
+            found: header.version,
+            supported: FORMAT_VERSION,
+        });
     }
     if header.first_position != first {
         return Err(Error::Corruption {
@@ -352,5 +362,8 @@ fn scan_segment(path: &Path, file: &File, first: u64, is_open: bool) -> Result<S
         }
         entries.truncate(count);
     }
-    Ok(Scan { index: SegmentIndex { first_position: first, data_end: data_end as u64, streams, entries }, truncated_bytes })
+    Ok(Scan {
+        index: SegmentIndex { first_position: first, data_end: data_end as u64, streams, entries },
+        truncated_bytes,
+    })
 }

@@ -226,7 +226,7 @@ impl Writer {
             }
         }
         if let Some((i, first)) = known.first() {
-            let id = request.events[*i].id;
+            let mut id = request.events[*i].id;
             let reason = if known.len() != request.events.len() {
                 format!("{} of the {} events of this append are already in the log", known.len(), request.events.len())
             } else if let Some((event, (_, recorded))) = request
@@ -235,13 +235,14 @@ impl Writer {
                 .zip(&known)
                 .find(|(event, (_, recorded))| recorded.stream != request.stream || !event.same_content(recorded))
             {
+                id = event.id;
                 if recorded.stream != request.stream {
-                    format!("{} is in stream {}", event.id, recorded.stream)
+                    format!("it is in stream {}", recorded.stream)
                 } else {
-                    format!("{} was stored with another type, data or metadata", event.id)
+                    "it was stored with another type, data or metadata".to_owned()
                 }
             } else if known.windows(2).any(|w| w[1].1.position != w[0].1.position + 1) {
-                "these events were appended separately, not as one append".to_owned()
+                "the append's events are in the log, but not one after another in this order".to_owned()
             } else {
                 let last = &known[known.len() - 1].1;
                 return Ok(Some(AppendResult {
@@ -279,8 +280,10 @@ impl Writer {
     fn fetch(&self, position: u64) -> Result<RecordedEvent> {
         if position >= self.durable_end {
             let at = self.group_offsets[(position - self.durable_end) as usize];
-            let undecodable =
-                |e| Error::Backend { backend: "embedded", message: format!("an encoded record does not decode: {e:?}") };
+            let undecodable = |e| Error::Backend {
+                backend: "embedded",
+                message: format!("an encoded record does not decode: {e:?}"),
+            };
             let len = decode_record(&self.buf, at).map_err(undecodable)?.len;
             let bytes = bytes::Bytes::copy_from_slice(&self.buf[at..at + len]);
             let rec = decode_record(&bytes, 0).map_err(undecodable)?;
@@ -302,8 +305,7 @@ impl Writer {
         let n = request.events.len() as u64;
         let first_position = self.next_position;
         let first_version = self.versions.get(&request.stream).copied().unwrap_or(0);
-        let recorded_at_micros =
-            SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64);
+        let recorded_at_micros = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64);
         for (i, event) in request.events.iter().enumerate() {
             let head = RecordHead {
                 batch_remaining: (n - 1 - i as u64) as u32,

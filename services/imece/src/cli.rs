@@ -128,10 +128,7 @@ async fn log_command(command: LogCommand) -> anyhow::Result<()> {
             let log = open(&dir)?;
             let stream = StreamId::new(&stream)?;
             let written = log.append(&stream, expected, vec![NewEvent::new(event_type, data)]).await?;
-            println!(
-                "appended to {stream}: version {}, position {}",
-                written.last_version, written.last_position
-            );
+            println!("appended to {stream}: version {}, position {}", written.last_version, written.last_position);
             Ok(())
         }
         LogCommand::Read { dir, stream, from, limit, backward } => {
@@ -179,11 +176,26 @@ fn print_events(events: &[RecordedEvent]) {
 
 /// A few founding events of the partner network, one stream per organisation.
 const SAMPLE: &[(&str, &str)] = &[
-    ("org-tr-izmir-tire-sut", r#"{"name":"Tire Süt Kooperatifi","city":"İzmir","lau":"35","nuts3":"TR310","nace":"10.51","founders":7}"#),
-    ("org-tr-izmir-bostan", r#"{"name":"Bayraklı Mahalle Bostanı Kooperatifi","city":"İzmir","lau":"35","nuts3":"TR310","nace":"01.13","founders":9}"#),
-    ("org-it-reggio-coopsociale", r#"{"name":"Cooperativa Sociale Reggiana","city":"Reggio nell'Emilia","lau":"035033","nuts3":"ITH53","nace":"88.99","founders":12}"#),
-    ("org-it-leverano-agricola", r#"{"name":"Cooperativa Agricola Leveranese","city":"Leverano","lau":"075037","nuts3":"ITF45","nace":"01.21","founders":15}"#),
-    ("org-fr-marseille-scop", r#"{"name":"SCOP Massilia","city":"Marseille","lau":"13055","nuts3":"FRL04","nace":"62.01","founders":5}"#),
+    (
+        "org-tr-izmir-tire-sut",
+        r#"{"name":"Tire Süt Kooperatifi","city":"İzmir","lau":"35","nuts3":"TR310","nace":"10.51","founders":7}"#,
+    ),
+    (
+        "org-tr-izmir-bostan",
+        r#"{"name":"Bayraklı Mahalle Bostanı Kooperatifi","city":"İzmir","lau":"35","nuts3":"TR310","nace":"01.13","founders":9}"#,
+    ),
+    (
+        "org-it-reggio-coopsociale",
+        r#"{"name":"Cooperativa Sociale Reggiana","city":"Reggio nell'Emilia","lau":"035033","nuts3":"ITH53","nace":"88.99","founders":12}"#,
+    ),
+    (
+        "org-it-leverano-agricola",
+        r#"{"name":"Cooperativa Agricola Leveranese","city":"Leverano","lau":"075037","nuts3":"ITF45","nace":"01.21","founders":15}"#,
+    ),
+    (
+        "org-fr-marseille-scop",
+        r#"{"name":"SCOP Massilia","city":"Marseille","lau":"13055","nuts3":"FRL04","nace":"62.01","founders":5}"#,
+    ),
 ];
 
 async fn demo(dir: &DataDir) -> anyhow::Result<()> {
