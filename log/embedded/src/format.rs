@@ -79,7 +79,9 @@ pub(crate) struct RecordHead {
     pub(crate) recorded_at_micros: i64,
 }
 
-/// Appends one record to `buf`. The caller has checked the sizes (`imece_log::validate_batch`).
+/// Appends one record to `buf`, unsealed: its `durable_end` and checksum are set by
+/// [`seal_record`] just before it is written, when it is known what is durable. The caller has
+/// checked the sizes (`imece_log::validate_batch`).
 pub(crate) fn encode_record(
     buf: &mut Vec<u8>,
     head: &RecordHead,
@@ -108,8 +110,15 @@ pub(crate) fn encode_record(
     buf.extend_from_slice(event_type.as_bytes());
     buf.extend_from_slice(metadata);
     buf.extend_from_slice(data);
-    let crc = crc32c::crc32c(&buf[start + 8..]);
-    buf[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
+    debug_assert_eq!(buf.len() - start, len);
+}
+
+/// Sets the `durable_end` of the record at `at` in `buf` and computes its checksum.
+pub(crate) fn seal_record(buf: &mut [u8], at: usize, durable_end: u64) {
+    let len = u32_at(buf, at + 8) as usize;
+    buf[at + 32..at + 40].copy_from_slice(&durable_end.to_le_bytes());
+    let crc = crc32c::crc32c(&buf[at + 8..at + len]);
+    buf[at + 4..at + 8].copy_from_slice(&crc.to_le_bytes());
 }
 
 /// Why the bytes at an offset are not a valid record.
@@ -323,6 +332,8 @@ mod tests {
         let mut buf = Vec::new();
         let h = head(9);
         encode_record(&mut buf, &h, "org-1", "Registered.v1", b"meta", b"data");
+        assert!(decode_record(&buf, 0).is_err(), "an unsealed record has no checksum yet");
+        seal_record(&mut buf, 0, h.durable_end);
         let rec = decode_record(&buf, 0).unwrap();
         assert_eq!(rec.head, h);
         assert_eq!(rec.len, buf.len());
@@ -343,6 +354,7 @@ mod tests {
         buf.extend_from_slice(b"imEv garbage");
         let at = buf.len();
         encode_record(&mut buf, &head(1), "s", "t", b"", b"x");
+        seal_record(&mut buf, at, 0);
         let (found, rec) = find_next_record(&buf, 0).unwrap();
         assert_eq!(found, at);
         assert_eq!(rec.head.position, 1);

@@ -82,7 +82,7 @@ mod writer;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::thread::JoinHandle;
 
 use futures_util::stream;
@@ -102,7 +102,16 @@ pub(crate) struct Shared {
     /// The committed head, for subscribers to wait on.
     pub(crate) head: watch::Sender<u64>,
     pub(crate) poisoned: AtomicBool,
+    pub(crate) poison_cause: Mutex<Option<String>>,
     pub(crate) stats: Counters,
+}
+
+impl Shared {
+    /// The error every append gets once the log is poisoned.
+    pub(crate) fn poison_error(&self) -> Error {
+        let cause = self.poison_cause.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        Error::Poisoned { cause: cause.unwrap_or_else(|| "an earlier write or sync failed".to_owned()) }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -159,10 +168,12 @@ impl EmbeddedLog {
             index: RwLock::new(opened.index),
             head: watch::Sender::new(head),
             poisoned: AtomicBool::new(false),
+            poison_cause: Mutex::new(None),
             stats: Counters::default(),
         });
         let writer =
-            Writer::new(shared.clone(), dir.clone(), options, opened.active, opened.versions, opened.ids, head);
+            Writer::new(shared.clone(), dir.clone(), options, opened.active, opened.versions, opened.ids, head)
+                .map_err(|e| Error::io("starting the log's storage thread", e))?;
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("imece-log-writer".to_owned())

@@ -1,13 +1,13 @@
 //! The one writer thread: decides appends, encodes them, and commits them in groups that share
 //! one `fdatasync`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fs::{self, File, OpenOptions};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 
 use crate::format::{
     FORMAT_VERSION, IndexEntry, RecordHead, SEGMENT_HEADER_LEN, SegmentHeader, SegmentIndex, decode_record,
-    encode_record,
+    encode_record, seal_record,
 };
 use crate::index::{Segment, StreamCache};
 use crate::open::{segment_path, sync_dir, write_index};
@@ -103,42 +103,55 @@ pub(crate) struct ActiveSegment {
     pub(crate) entries: Vec<(StreamId, EventId)>,
 }
 
-/// An append decided in the current group, answered once the group is durable.
+/// An append decided by the writer thread, answered once its group is durable.
 struct Pending {
     reply: oneshot::Sender<Result<AppendResult>>,
     result: AppendResult,
     stream: StreamId,
-    /// Events this append writes: 0 for a retry of an append already in the log.
+    /// Events this append writes: 0 for a retry of events already in the log.
     written: u64,
 }
 
-pub(crate) struct Writer {
-    pub(crate) shared: Arc<Shared>,
-    pub(crate) dir: PathBuf,
-    pub(crate) options: Options,
-    pub(crate) active: ActiveSegment,
-    /// Next version of every stream, including appends not yet committed.
-    pub(crate) versions: HashMap<StreamId, u64>,
-    pub(crate) ids: IdIndex,
-    /// Position of the next event, including appends not yet committed.
-    pub(crate) next_position: u64,
-    /// Every position below this is durable.
-    pub(crate) durable_end: u64,
+/// A group's records as the writer thread encoded them: unsealed (see [`seal_record`]).
+struct Encoded {
+    first_position: u64,
     buf: Vec<u8>,
-    /// Offset in `buf` of each event of the group.
-    group_offsets: Vec<usize>,
-    group_entries: Vec<(StreamId, EventId)>,
-    group: Vec<Pending>,
-    spare: Option<Spare>,
-    index_writers: Vec<JoinHandle<()>>,
-    poisoned: Option<String>,
+    /// Offset in `buf` of each record.
+    offsets: Vec<usize>,
 }
 
-/// A segment file being filled with zeros ahead of use.
-struct Spare {
-    path: PathBuf,
-    cancel: Arc<AtomicBool>,
-    thread: JoinHandle<std::io::Result<()>>,
+impl Encoded {
+    fn contains(&self, position: u64) -> bool {
+        position >= self.first_position && position < self.first_position + self.offsets.len() as u64
+    }
+}
+
+/// A group on its way from the writer thread to the storage thread.
+struct Group {
+    records: Arc<Encoded>,
+    entries: Vec<(StreamId, EventId)>,
+    pending: Vec<Pending>,
+}
+
+/// Decides and encodes appends; the storage thread writes, syncs and answers them. Splitting the
+/// work lets the next group be decided while the last one syncs.
+pub(crate) struct Writer {
+    shared: Arc<Shared>,
+    max_group_bytes: usize,
+    /// Next version of every stream, including appends not yet durable.
+    versions: HashMap<StreamId, u64>,
+    ids: IdIndex,
+    /// Position of the next event, including appends not yet durable.
+    next_position: u64,
+    /// The group being encoded.
+    records: Encoded,
+    entries: Vec<(StreamId, EventId)>,
+    pending: Vec<Pending>,
+    /// Groups handed to the storage thread and maybe not yet indexed: retries are checked
+    /// against them.
+    in_flight: VecDeque<Arc<Encoded>>,
+    groups: Option<Sender<Group>>,
+    storage: Option<JoinHandle<()>>,
 }
 
 impl Writer {
@@ -150,65 +163,63 @@ impl Writer {
         versions: HashMap<StreamId, u64>,
         ids: IdIndex,
         head: u64,
-    ) -> Self {
-        Writer {
-            shared,
+    ) -> std::io::Result<Self> {
+        let (groups, group_rx) = std::sync::mpsc::channel();
+        let storage = Storage {
+            shared: shared.clone(),
             dir,
-            options,
+            options: options.clone(),
             active,
-            versions,
-            ids,
-            next_position: head,
             durable_end: head,
             buf: Vec::new(),
-            group_offsets: Vec::new(),
-            group_entries: Vec::new(),
-            group: Vec::new(),
             spare: None,
             index_writers: Vec::new(),
             poisoned: None,
-        }
+        };
+        let storage =
+            std::thread::Builder::new().name("imece-log-store".to_owned()).spawn(move || storage.run(&group_rx))?;
+        Ok(Writer {
+            shared,
+            max_group_bytes: options.max_group_bytes,
+            versions,
+            ids,
+            next_position: head,
+            records: Encoded { first_position: head, buf: Vec::new(), offsets: Vec::new() },
+            entries: Vec::new(),
+            pending: Vec::new(),
+            in_flight: VecDeque::new(),
+            groups: Some(groups),
+            storage: Some(storage),
+        })
     }
 
-    /// Serves appends until every handle to the log is gone.
+    /// Serves appends until every handle to the log is gone, then lets the storage thread finish.
     pub(crate) fn run(mut self, requests: Receiver<Request>) {
         while let Ok(request) = requests.recv() {
             self.handle(request);
-            // Everything that queued up during the last sync joins this group.
-            while self.buf.len() < self.options.max_group_bytes {
+            // Everything queued meanwhile joins this group.
+            while self.records.buf.len() < self.max_group_bytes {
                 match requests.try_recv() {
                     Ok(request) => self.handle(request),
                     Err(_) => break,
                 }
             }
-            self.commit();
-            self.maybe_roll();
+            self.send_group();
         }
-        if self.poisoned.is_none() {
-            // A clean close: the open segment's index file spares the next open a scan.
-            let index = self.sealed_index();
-            if let Err(e) = write_index(&self.dir, &index) {
-                tracing::warn!("{e}; the next open will scan {}", self.active.path.display());
-            }
-        }
-        if let Some(spare) = self.spare.take() {
-            spare.cancel.store(true, Ordering::Relaxed);
-            let _ = spare.thread.join();
-            let _ = fs::remove_file(&spare.path);
-        }
-        for t in self.index_writers.drain(..) {
-            let _ = t.join();
+        drop(self.groups.take());
+        if let Some(storage) = self.storage.take() {
+            let _ = storage.join();
         }
     }
 
     fn handle(&mut self, request: Request) {
-        if let Some(cause) = &self.poisoned {
-            let _ = request.reply.send(Err(Error::Poisoned { cause: cause.clone() }));
+        if self.shared.poisoned.load(Ordering::Relaxed) {
+            let _ = request.reply.send(Err(self.shared.poison_error()));
             return;
         }
         match self.decide(&request) {
             Ok(Some(result)) => {
-                self.group.push(Pending { reply: request.reply, result, stream: request.stream, written: 0 })
+                self.pending.push(Pending { reply: request.reply, result, stream: request.stream, written: 0 })
             }
             Ok(None) => self.encode(request),
             Err(e) => {
@@ -217,7 +228,7 @@ impl Writer {
         }
     }
 
-    /// `Ok(Some)` for an exact retry of an append already in the log, `Ok(None)` to write it.
+    /// `Ok(Some)` for a retry of events already in the log, `Ok(None)` to write the append.
     fn decide(&self, request: &Request) -> Result<Option<AppendResult>> {
         let mut known = Vec::new();
         for (i, event) in request.events.iter().enumerate() {
@@ -276,24 +287,24 @@ impl Writer {
         Ok(None)
     }
 
-    /// The event at `position`, from the current group if it is not yet written.
+    /// The event at `position`: from the group being encoded, a group in flight, or the log.
     fn fetch(&self, position: u64) -> Result<RecordedEvent> {
-        if position >= self.durable_end {
-            let at = self.group_offsets[(position - self.durable_end) as usize];
-            let undecodable = |e| Error::Backend {
+        let in_memory =
+            std::iter::once(&self.records).chain(self.in_flight.iter().map(|g| &**g)).find(|g| g.contains(position));
+        if let Some(group) = in_memory {
+            let at = group.offsets[(position - group.first_position) as usize];
+            let len = u32::from_le_bytes(group.buf[at + 8..at + 12].try_into().unwrap()) as usize;
+            let mut record = group.buf[at..at + len].to_vec();
+            seal_record(&mut record, 0, 0);
+            let bytes = bytes::Bytes::from(record);
+            let rec = decode_record(&bytes, 0).map_err(|e| Error::Backend {
                 backend: "embedded",
                 message: format!("an encoded record does not decode: {e:?}"),
-            };
-            let len = decode_record(&self.buf, at).map_err(undecodable)?.len;
-            let bytes = bytes::Bytes::copy_from_slice(&self.buf[at..at + len]);
-            let rec = decode_record(&bytes, 0).map_err(undecodable)?;
+            })?;
             let stream = StreamCache::default().get(rec.stream_str(&bytes))?;
             return Ok(rec.to_event(&bytes, stream));
         }
-        let span = {
-            let index = self.shared.index.read().unwrap_or_else(PoisonError::into_inner);
-            index.span(position, 1)
-        };
+        let span = self.shared.index.read().unwrap_or_else(PoisonError::into_inner).span(position, 1);
         let mut out = Vec::with_capacity(1);
         if let Some(span) = span {
             span.read(&mut StreamCache::default(), &mut out)?;
@@ -311,13 +322,13 @@ impl Writer {
                 batch_remaining: (n - 1 - i as u64) as u32,
                 position: first_position + i as u64,
                 version: first_version + i as u64,
-                durable_end: self.durable_end,
+                durable_end: 0, // set when the record is sealed
                 id: event.id,
                 recorded_at_micros,
             };
-            self.group_offsets.push(self.buf.len());
+            self.records.offsets.push(self.records.buf.len());
             encode_record(
-                &mut self.buf,
+                &mut self.records.buf,
                 &head,
                 request.stream.as_str(),
                 &event.event_type,
@@ -325,7 +336,7 @@ impl Writer {
                 &event.data,
             );
             self.ids.insert(event.id, head.position);
-            self.group_entries.push((request.stream.clone(), event.id));
+            self.entries.push((request.stream.clone(), event.id));
         }
         self.next_position += n;
         self.versions.insert(request.stream.clone(), first_version + n);
@@ -335,57 +346,158 @@ impl Writer {
             first_version,
             last_version: first_version + n - 1,
         };
-        self.group.push(Pending { reply: request.reply, result, stream: request.stream, written: n });
+        self.pending.push(Pending { reply: request.reply, result, stream: request.stream, written: n });
     }
 
-    /// Writes the group, syncs once, publishes it to readers, and answers every append in it.
-    fn commit(&mut self) {
-        if self.group.is_empty() {
+    /// Hands the group to the storage thread.
+    fn send_group(&mut self) {
+        if self.pending.is_empty() {
             return;
+        }
+        let fresh = Encoded { first_position: self.next_position, buf: Vec::new(), offsets: Vec::new() };
+        let records = Arc::new(std::mem::replace(&mut self.records, fresh));
+        let group = Group {
+            records: records.clone(),
+            entries: std::mem::take(&mut self.entries),
+            pending: std::mem::take(&mut self.pending),
+        };
+        // Groups the readers' index has caught up with are read from the log from now on.
+        let indexed = *self.shared.head.borrow();
+        while self.in_flight.front().is_some_and(|g| g.first_position + g.offsets.len() as u64 <= indexed) {
+            self.in_flight.pop_front();
+        }
+        if !records.offsets.is_empty() {
+            self.in_flight.push_back(records);
+        }
+        if let Some(Err(std::sync::mpsc::SendError(group))) = self.groups.as_ref().map(|g| g.send(group)) {
+            for p in group.pending {
+                let _ = p.reply.send(Err(Error::Closed));
+            }
+        }
+    }
+}
+
+/// The storage thread: seals, writes and syncs groups, publishes them to readers and answers their
+/// appends; seals full segments and starts new ones.
+struct Storage {
+    shared: Arc<Shared>,
+    dir: PathBuf,
+    options: Options,
+    active: ActiveSegment,
+    /// Every position below this is durable.
+    durable_end: u64,
+    /// The records of the groups being written, sealed.
+    buf: Vec<u8>,
+    spare: Option<Spare>,
+    index_writers: Vec<JoinHandle<()>>,
+    poisoned: Option<String>,
+}
+
+/// A segment file being filled with zeros ahead of use.
+struct Spare {
+    path: PathBuf,
+    cancel: Arc<AtomicBool>,
+    thread: JoinHandle<std::io::Result<()>>,
+}
+
+impl Storage {
+    fn run(mut self, groups: &Receiver<Group>) {
+        let mut batch = Vec::new();
+        while let Ok(group) = groups.recv() {
+            // Every group that queued up during the last sync shares the next one.
+            batch.push(group);
+            let mut bytes = batch[0].records.buf.len();
+            while bytes < self.options.max_group_bytes {
+                match groups.try_recv() {
+                    Ok(group) => {
+                        bytes += group.records.buf.len();
+                        batch.push(group);
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.commit(&mut batch);
+            self.maybe_roll();
+        }
+        if self.poisoned.is_none() {
+            // A clean close: the open segment's index file spares the next open a scan.
+            let index = self.sealed_index();
+            if let Err(e) = write_index(&self.dir, &index) {
+                tracing::warn!("{e}; the next open will scan {}", self.active.path.display());
+            }
+        }
+        if let Some(spare) = self.spare.take() {
+            spare.cancel.store(true, Ordering::Relaxed);
+            let _ = spare.thread.join();
+            let _ = fs::remove_file(&spare.path);
+        }
+        for t in self.index_writers.drain(..) {
+            let _ = t.join();
+        }
+    }
+
+    /// Writes the batch with one `pwrite`, syncs once, publishes it, answers every append in it.
+    fn commit(&mut self, batch: &mut Vec<Group>) {
+        if let Some(cause) = &self.poisoned {
+            for p in batch.drain(..).flat_map(|g| g.pending) {
+                let _ = p.reply.send(Err(Error::Poisoned { cause: cause.clone() }));
+            }
+            return;
+        }
+        // Seal every record: what is durable now is exactly what precedes this batch.
+        self.buf.clear();
+        let base = self.active.write_offset;
+        let mut offsets = Vec::new();
+        for group in batch.iter() {
+            let start = self.buf.len();
+            self.buf.extend_from_slice(&group.records.buf);
+            for &at in &group.records.offsets {
+                seal_record(&mut self.buf, start + at, self.durable_end);
+                offsets.push((base + (start + at) as u64) as u32);
+            }
         }
         if !self.buf.is_empty() {
             let file = &self.active.file;
-            let written = file.write_all_at(&self.buf, self.active.write_offset).and_then(|()| file.sync_data());
+            let written = file.write_all_at(&self.buf, base).and_then(|()| file.sync_data());
             self.shared.stats.syncs.fetch_add(1, Ordering::Relaxed);
             if let Err(e) = written {
-                let cause = format!("writing or syncing {}: {e}", self.active.path.display());
-                tracing::error!("{cause}; the log refuses further writes");
-                self.poison(cause.clone());
-                for p in self.group.drain(..) {
-                    let _ = p.reply.send(Err(Error::Poisoned { cause: cause.clone() }));
-                }
-                return;
+                self.poison(format!("writing or syncing {}: {e}", self.active.path.display()));
+                return self.commit(batch);
             }
-            let base = self.active.write_offset;
             self.active.write_offset += self.buf.len() as u64;
+            let head = self.durable_end + offsets.len() as u64;
             {
                 let mut index = self.shared.index.write().unwrap_or_else(PoisonError::into_inner);
                 let segment = index.segments.last_mut().expect("the active segment is indexed");
-                segment.offsets.extend(self.group_offsets.iter().map(|&o| (base + o as u64) as u32));
+                segment.offsets.extend_from_slice(&offsets);
                 segment.data_end = self.active.write_offset;
-                for p in self.group.iter().filter(|p| p.written > 0) {
+                for p in batch.iter().flat_map(|g| &g.pending).filter(|p| p.written > 0) {
                     let number = index.stream_number(&p.stream);
                     let positions = &mut index.streams[number as usize].positions;
                     positions.extend(p.result.first_position..=p.result.last_position);
                 }
-                index.head = self.next_position;
+                index.head = head;
             }
-            self.durable_end = self.next_position;
-            self.shared.head.send_replace(self.next_position);
+            self.durable_end = head;
+            self.shared.head.send_replace(head);
             self.shared.stats.bytes_written.fetch_add(self.buf.len() as u64, Ordering::Relaxed);
-            self.active.entries.append(&mut self.group_entries);
-            self.buf.clear();
-            self.group_offsets.clear();
         }
         let stats = &self.shared.stats;
-        for p in self.group.drain(..) {
-            stats.appends.fetch_add(1, Ordering::Relaxed);
-            stats.events.fetch_add(p.written, Ordering::Relaxed);
-            let _ = p.reply.send(Ok(p.result));
+        for group in batch.drain(..) {
+            self.active.entries.extend(group.entries);
+            for p in group.pending {
+                stats.appends.fetch_add(1, Ordering::Relaxed);
+                stats.events.fetch_add(p.written, Ordering::Relaxed);
+                let _ = p.reply.send(Ok(p.result));
+            }
         }
     }
 
+    /// After a failed write or sync the kernel may have dropped the failed pages, so a later sync
+    /// could succeed without them: refuse every later write instead.
     fn poison(&mut self, cause: String) {
+        tracing::error!("{cause}; the log refuses further writes");
+        *self.shared.poison_cause.lock().unwrap_or_else(PoisonError::into_inner) = Some(cause.clone());
         self.shared.poisoned.store(true, Ordering::Relaxed);
         self.poisoned = Some(cause);
     }
@@ -403,9 +515,7 @@ impl Writer {
             return;
         }
         if let Err(e) = self.roll() {
-            let cause = format!("starting a new segment after {}: {e}", self.active.path.display());
-            tracing::error!("{cause}; the log refuses further writes");
-            self.poison(cause);
+            self.poison(format!("starting a new segment after {}: {e}", self.active.path.display()));
         }
     }
 
@@ -424,7 +534,7 @@ impl Writer {
             }
         }));
 
-        let first = self.next_position;
+        let first = self.durable_end;
         let file = match self.spare.take() {
             Some(spare) if spare.thread.is_finished() => match spare.thread.join() {
                 Ok(Ok(())) => Some(adopt_spare(&self.dir, &spare.path, first)?),
@@ -458,7 +568,7 @@ impl Writer {
         Ok(())
     }
 
-    /// The index file of the active segment, from what the writer and the shared index know.
+    /// The index file of the active segment, from what this thread and the shared index know.
     fn sealed_index(&self) -> SegmentIndex {
         let index = self.shared.index.read().unwrap_or_else(PoisonError::into_inner);
         let segment = index.segments.last().expect("the active segment is indexed");
