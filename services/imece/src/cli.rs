@@ -20,9 +20,27 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run a node: the gRPC API over the embedded log, until SIGINT or SIGTERM.
+    Serve(ServeArgs),
     /// Work on the embedded event log directly.
     #[command(subcommand)]
     Log(LogCommand),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// A TOML configuration file (see deploy/imece.toml); flags and environment override it.
+    #[arg(long, env = "IMECE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address to listen on (loopback unless TLS is configured).
+    #[arg(long, env = "IMECE_LISTEN")]
+    listen: Option<std::net::SocketAddr>,
+    /// The log's directory.
+    #[arg(long, env = "IMECE_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// An admin token, in addition to those of the configuration file.
+    #[arg(long, env = "IMECE_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -91,9 +109,37 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         match cli.command {
+            Command::Serve(args) => serve(args).await,
             Command::Log(command) => log_command(command).await,
         }
     })
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mut config = match &args.config {
+        Some(path) => imece_server::Config::from_file(path)?,
+        None => imece_server::Config::default(),
+    };
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    if let Some(dir) = args.data_dir {
+        config.data_dir = dir;
+    }
+    if let Some(token) = args.admin_token {
+        config.tokens.push(imece_server::config::TokenConfig {
+            token,
+            name: "admin (from IMECE_ADMIN_TOKEN)".to_owned(),
+            role: imece_server::config::RoleConfig::Admin,
+            scope: Vec::new(),
+        });
+    }
+    if config.tokens.is_empty() {
+        tracing::warn!("no tokens configured: every call but health and reflection will be refused");
+    }
+    let node = imece_server::Node::bind(config).await?;
+    node.serve(imece_server::shutdown_signal()).await?;
+    Ok(())
 }
 
 fn open(dir: &DataDir) -> anyhow::Result<EmbeddedLog> {

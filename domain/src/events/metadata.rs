@@ -1,0 +1,146 @@
+//! The envelope of every event: who, why, where, how far it may travel, and where it was first
+//! written. It goes into the log's metadata bytes, beside the payload.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Event, Visibility};
+use crate::values::{CausationId, CorrelationId, CountryCode, NodeId, require_text};
+use crate::{Error, Result};
+
+/// The version of the metadata's own JSON shape, written as its `v` field.
+const METADATA_VERSION: u64 = 1;
+
+/// What kind of actor did something.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorKind {
+    /// A person signed in to the registry (a union's clerk, a city's analyst).
+    User,
+    /// A service acting on its own (an importer, a scheduled job).
+    Service,
+    /// Another node of the federation, replicating.
+    Node,
+}
+
+/// Who did it: an opaque subject id from the identity provider, never a name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Actor {
+    pub kind: ActorKind,
+    pub id: String,
+}
+
+/// Where an event was first written. `position` is `None` on the node that wrote it, whose log
+/// position is the event's own; replication sets it when it copies the event to another node, so
+/// it survives the copy.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Origin {
+    pub node: NodeId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<u64>,
+}
+
+impl Origin {
+    /// The position in the origin node's log, given the position the event has in this log.
+    pub fn position_or(&self, recorded_position: u64) -> u64 {
+        self.position.unwrap_or(recorded_position)
+    }
+}
+
+/// The metadata of an event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metadata {
+    pub actor: Actor,
+    /// The request the event belongs to; every event of one decision shares it.
+    pub correlation_id: CorrelationId,
+    /// The command or earlier event that caused it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub causation_id: Option<CausationId>,
+    /// The country of the organisation's seat when the event was written.
+    pub jurisdiction: CountryCode,
+    pub visibility: Visibility,
+    pub origin: Origin,
+}
+
+impl Metadata {
+    /// [`Error::Invalid`] on `metadata.<field>` unless the metadata is complete and no less
+    /// restricted than `event`'s type allows: a HomeOnly event can never be marked Public.
+    pub fn validate_for(&self, event: &Event) -> Result<()> {
+        let at = |e: Error| e.within("metadata");
+        require_text("actor.id", &self.actor.id, 255).map_err(at)?;
+        self.jurisdiction.validate().map_err(|e| at(e.within("jurisdiction")))?;
+        self.origin.node.validate().map_err(|e| at(e.within("origin")))?;
+        if self.visibility < event.visibility() {
+            return Err(Error::invalid(
+                "metadata.visibility",
+                format!(
+                    "{} events are {:?} at the least; {:?} is not allowed",
+                    event.name(),
+                    event.visibility(),
+                    self.visibility
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The metadata as JSON bytes, with the version of their shape.
+    pub fn encode(&self) -> Result<Vec<u8>> {
+        let codec =
+            |e: serde_json::Error| Error::Codec { action: "encode", what: "metadata".into(), reason: e.to_string() };
+        let mut value = serde_json::to_value(self).map_err(codec)?;
+        if let serde_json::Value::Object(map) = &mut value {
+            map.insert("v".into(), METADATA_VERSION.into());
+        }
+        serde_json::to_vec(&value).map_err(codec)
+    }
+
+    /// Metadata from the bytes [`Metadata::encode`] wrote.
+    pub fn decode(bytes: &[u8]) -> Result<Metadata> {
+        let codec = |reason: String| Error::Codec { action: "decode", what: "metadata".into(), reason };
+        let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| codec(e.to_string()))?;
+        let version = value.as_object_mut().and_then(|m| m.remove("v")).and_then(|v| v.as_u64());
+        match version {
+            Some(METADATA_VERSION) => serde_json::from_value(value).map_err(|e| codec(e.to_string())),
+            Some(v) => Err(codec(format!("metadata version {v} is newer than this build reads ({METADATA_VERSION})"))),
+            None => Err(codec("missing its version field v".into())),
+        }
+    }
+}
+
+/// An event with its metadata, checked to belong together.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Envelope {
+    pub event: Event,
+    pub metadata: Metadata,
+}
+
+/// An envelope as bytes for the log's `event_type`, `data` and `metadata`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EncodedEnvelope {
+    pub event_type: String,
+    pub data: Vec<u8>,
+    pub metadata: Vec<u8>,
+}
+
+impl Envelope {
+    /// Pairs `event` with `metadata` after [`Metadata::validate_for`].
+    pub fn new(event: Event, metadata: Metadata) -> Result<Self> {
+        metadata.validate_for(&event)?;
+        Ok(Envelope { event, metadata })
+    }
+
+    /// The three byte strings the log stores.
+    pub fn encode(&self) -> Result<EncodedEnvelope> {
+        let encoded = self.event.encode()?;
+        Ok(EncodedEnvelope { event_type: encoded.event_type, data: encoded.data, metadata: self.metadata.encode()? })
+    }
+
+    /// The envelope from what the log stored, the event upcast to its current schema. Stored
+    /// envelopes are not checked again: they were when written.
+    pub fn decode(event_type: &str, data: &[u8], metadata: &[u8]) -> Result<Self> {
+        Ok(Envelope { event: Event::decode(event_type, data)?, metadata: Metadata::decode(metadata)? })
+    }
+}

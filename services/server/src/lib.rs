@@ -1,0 +1,18 @@
+//! An imece node: the gRPC services over the event log, access control and configuration.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), imece_server::Error> {
+//! let node = imece_server::Node::bind(imece_server::Config::default()).await?;
+//! node.serve(imece_server::shutdown_signal()).await
+//! # }
+//! ```
+
+pub mod auth;
+pub mod config;
+mod error;
+pub mod log_service;
+mod server;
+
+pub use config::Config;
+pub use error::{CONFLICT, Error};
+pub use server::{MAX_MESSAGE_BYTES, Node, shutdown_signal};

@@ -1,0 +1,118 @@
+//! Starting and stopping a node: the log, the services, health, reflection, TLS, shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use imece_log_embedded::EmbeddedLog;
+use imece_proto::v1::log_server::LogServer;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::{Identity, Server, ServerTlsConfig};
+
+use crate::auth::Authenticator;
+use crate::log_service::LogService;
+use crate::{Config, Error};
+
+/// The largest request message a node accepts (the log's largest append plus room for framing).
+pub const MAX_MESSAGE_BYTES: usize = 20 * 1024 * 1024;
+
+/// A node bound to its address, ready to serve.
+#[derive(Debug)]
+pub struct Node {
+    config: Config,
+    listener: TcpListener,
+    log: EmbeddedLog,
+}
+
+impl Node {
+    /// Opens the log and binds the listening socket (port 0 picks a free one).
+    pub async fn bind(config: Config) -> Result<Self, Error> {
+        config.check()?;
+        let log = EmbeddedLog::open(&config.data_dir)?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| Error::Server(format!("cannot listen on {}: {e}", config.listen)))?;
+        Ok(Node { config, listener, log })
+    }
+
+    /// The address the node listens on.
+    pub fn local_addr(&self) -> Result<SocketAddr, Error> {
+        self.listener.local_addr().map_err(|e| Error::Server(e.to_string()))
+    }
+
+    /// Serves until `shutdown` completes; then stops accepting, lets calls in flight finish, and
+    /// closes the log (which waits for appends in flight to be durable).
+    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), Error> {
+        let Node { config, listener, log } = self;
+        let log = Arc::new(log);
+        let auth = Authenticator::new(config.tokens.clone());
+
+        let (health, health_service) = tonic_health::server::health_reporter();
+        health.set_serving::<LogServer<LogService<EmbeddedLog>>>().await;
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(imece_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()
+            .map_err(|e| Error::Server(format!("reflection: {e}")))?;
+
+        let (stopping, stopping_rx) = tokio::sync::watch::channel(false);
+        let shutdown = async move {
+            shutdown.await;
+            let _ = stopping.send(true);
+        };
+        let log_service = LogServer::new(LogService::new(log.clone(), stopping_rx))
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES);
+
+        let mut builder = Server::builder();
+        if let Some(tls) = &config.tls {
+            let read = |p: &std::path::Path| {
+                std::fs::read(p).map_err(|e| Error::Config(format!("tls: cannot read {}: {e}", p.display())))
+            };
+            let identity = Identity::from_pem(read(&tls.cert)?, read(&tls.key)?);
+            builder = builder
+                .tls_config(ServerTlsConfig::new().identity(identity))
+                .map_err(|e| Error::Config(format!("tls: {e}")))?;
+        }
+        tracing::info!(
+            "imece node listening on {} ({}), log in {}",
+            listener.local_addr().map_or_else(|_| config.listen.to_string(), |a| a.to_string()),
+            if config.tls.is_some() { "TLS" } else { "plaintext, loopback only" },
+            config.data_dir.display()
+        );
+        builder
+            .add_service(health_service)
+            .add_service(reflection)
+            .add_service(tonic::service::interceptor::InterceptedService::new(log_service, auth))
+            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+            .await
+            .map_err(|e| Error::Server(e.to_string()))?;
+        tracing::info!("stopped accepting calls; closing the log");
+        drop(log);
+        Ok(())
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!("shutdown requested");
+}
