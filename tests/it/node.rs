@@ -68,7 +68,7 @@ async fn the_log_is_read_and_followed_over_grpc_and_survives_a_restart() {
     // Write through the log directly while no server holds it, as an import would.
     node.stop().await;
     {
-        let log = imece_log_embedded::EmbeddedLog::open(&node.data_dir).unwrap();
+        let log = imece_log_embedded::EmbeddedLog::open(node.data_dir.join("log")).unwrap();
         let s = StreamId::new("org-test").unwrap();
         for i in 0..5 {
             log.append(&s, ExpectedVersion::Any, vec![NewEvent::new("Tested.v1", format!("{{\"i\":{i}}}"))])

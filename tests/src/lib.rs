@@ -36,6 +36,7 @@ fn config(data_dir: &Path) -> Config {
     Config {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         data_dir: data_dir.to_owned(),
+        node: "test-node".to_owned(),
         tls: None,
         tokens: vec![
             token(ADMIN, "test admin", RoleConfig::Admin, &[]),

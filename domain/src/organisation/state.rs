@@ -155,6 +155,11 @@ impl Organisation {
         self.seat.as_ref().map(|s| s.country)
     }
 
+    /// The federations and unions it belongs to now (inter-cooperation).
+    pub fn affiliations(&self) -> impl Iterator<Item = &str> {
+        self.affiliations.iter().map(String::as_str)
+    }
+
     /// Its names.
     pub fn names(&self) -> Option<&Names> {
         self.names.as_ref()

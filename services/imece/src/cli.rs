@@ -35,7 +35,7 @@ struct ServeArgs {
     /// Address to listen on (loopback unless TLS is configured).
     #[arg(long, env = "IMECE_LISTEN")]
     listen: Option<std::net::SocketAddr>,
-    /// The log's directory.
+    /// The node's directory (the log is in its log/ folder).
     #[arg(long, env = "IMECE_DATA_DIR")]
     data_dir: Option<PathBuf>,
     /// An admin token, in addition to those of the configuration file.
@@ -45,7 +45,7 @@ struct ServeArgs {
 
 #[derive(Debug, Args)]
 struct DataDir {
-    /// The log's directory.
+    /// The node's directory (the log is in its log/ folder).
     #[arg(long, env = "IMECE_DATA_DIR", default_value = "imece-data")]
     data_dir: PathBuf,
 }
@@ -143,7 +143,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 fn open(dir: &DataDir) -> anyhow::Result<EmbeddedLog> {
-    EmbeddedLog::open(&dir.data_dir).with_context(|| format!("opening the log in {}", dir.data_dir.display()))
+    let log_dir = dir.data_dir.join("log");
+    EmbeddedLog::open(&log_dir).with_context(|| format!("opening the log in {}", log_dir.display()))
 }
 
 async fn log_command(command: LogCommand) -> anyhow::Result<()> {

@@ -14,9 +14,13 @@ pub struct Config {
     /// Where the gRPC server listens. Loopback unless told otherwise.
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
-    /// The embedded log's directory.
+    /// The node's directory: the embedded log in `log/`, the keystore of personal data in `keys/`.
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
+    /// The node's name in the federation (lower-case letters, digits, hyphens), recorded as the
+    /// origin of every event it writes.
+    #[serde(default = "default_node")]
+    pub node: String,
     /// TLS for the server; required when `listen` is not a loopback address.
     #[serde(default)]
     pub tls: Option<TlsConfig>,
@@ -77,9 +81,19 @@ fn default_data_dir() -> PathBuf {
     PathBuf::from("imece-data")
 }
 
+fn default_node() -> String {
+    "local".to_owned()
+}
+
 impl Default for Config {
     fn default() -> Self {
-        Config { listen: default_listen(), data_dir: default_data_dir(), tls: None, tokens: Vec::new() }
+        Config {
+            listen: default_listen(),
+            data_dir: default_data_dir(),
+            node: default_node(),
+            tls: None,
+            tokens: Vec::new(),
+        }
     }
 }
 
@@ -94,8 +108,19 @@ impl Config {
         Ok(config)
     }
 
-    /// Checks the rules a configuration must keep: TLS off loopback, sound tokens.
+    /// The embedded log's directory.
+    pub fn log_dir(&self) -> PathBuf {
+        self.data_dir.join("log")
+    }
+
+    /// The keystore's directory.
+    pub fn keys_dir(&self) -> PathBuf {
+        self.data_dir.join("keys")
+    }
+
+    /// Checks the rules a configuration must keep: TLS off loopback, sound tokens, a valid name.
     pub fn check(&self) -> Result<(), Error> {
+        imece_domain::NodeId::new(&self.node).map_err(|e| Error::Config(format!("node = {:?}: {e}", self.node)))?;
         if !self.listen.ip().is_loopback() && self.tls.is_none() {
             return Err(Error::Config(format!(
                 "listen = {}: a node reachable beyond this machine needs [tls] cert and key",
@@ -132,6 +157,14 @@ mod tests {
         let config = Config { listen: "0.0.0.0:50051".parse().unwrap(), ..Config::default() };
         let err = config.check().unwrap_err().to_string();
         assert!(err.contains("needs [tls]"), "{err}");
+    }
+
+    #[test]
+    fn the_example_configuration_is_valid() {
+        let example: Config = toml::from_str(include_str!("../../../deploy/imece.toml")).unwrap();
+        example.check().unwrap();
+        assert_eq!(example.node, "izmir");
+        assert_eq!(example.tokens.len(), 3);
     }
 
     #[test]

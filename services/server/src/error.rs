@@ -19,6 +19,43 @@ pub enum Error {
     #[error("configuration: {0}")]
     Config(String),
 
+    /// The domain refused or could not check a command.
+    ///
+    /// Handling: `Invalid` is the caller's input (`INVALID_ARGUMENT` with the field), `Refused`
+    /// contradicts the organisation's history (`FAILED_PRECONDITION` with the field).
+    #[error(transparent)]
+    Domain(#[from] imece_domain::Error),
+
+    /// No such organisation (or person) on this node.
+    ///
+    /// Handling: check the id; `NOT_FOUND`.
+    #[error("no such {0}")]
+    NotFound(String),
+
+    /// The caller's role or scope does not allow this.
+    ///
+    /// Handling: use a token with the right role or scope; `PERMISSION_DENIED`.
+    #[error("permission denied: {0}")]
+    PermissionDenied(String),
+
+    /// Stored data does not decode: written by a newer build, or damaged.
+    ///
+    /// Handling: an operator's matter (`INTERNAL`); never the caller's mistake.
+    #[error("stored data: {0}")]
+    Stored(String),
+
+    /// The keystore failed (I/O, a damaged key file, sealed data that fails authentication).
+    ///
+    /// Handling: operational; the node's key directory needs attention.
+    #[error("keystore: {0}")]
+    Keystore(String),
+
+    /// The person's personal data was erased: nothing can be sealed for them again.
+    ///
+    /// Handling: the caller's request concerns an erased person; enrol a new person instead.
+    #[error("person {0} was erased")]
+    Erased(String),
+
     /// The server could not start or stopped with an error.
     ///
     /// Handling: operational (address in use, certificate unreadable); fix and restart.
@@ -59,7 +96,25 @@ impl From<Error> for Status {
                 Status::unavailable(message)
             }
             Error::Log(_) => Status::internal(message),
+            Error::Domain(imece_domain::Error::Invalid { field, rule }) => Status::with_error_details(
+                Code::InvalidArgument,
+                message,
+                ErrorDetails::with_bad_request_violation(field, rule),
+            ),
+            Error::Domain(imece_domain::Error::Refused { field, rule }) => Status::with_error_details(
+                Code::FailedPrecondition,
+                message,
+                ErrorDetails::with_precondition_failure_violation("HISTORY", field, rule),
+            ),
+            Error::Domain(imece_domain::Error::CurrencyMismatch { .. } | imece_domain::Error::Overflow { .. }) => {
+                Status::invalid_argument(message)
+            }
+            Error::Domain(_) | Error::Stored(_) => Status::internal(message),
+            Error::NotFound(_) => Status::not_found(message),
+            Error::PermissionDenied(_) => Status::permission_denied(message),
             Error::Config(_) => Status::failed_precondition(message),
+            Error::Keystore(_) => Status::unavailable(message),
+            Error::Erased(_) => Status::failed_precondition(message),
             Error::Server(_) => Status::internal(message),
         }
     }

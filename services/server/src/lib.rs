@@ -10,7 +10,10 @@
 pub mod auth;
 pub mod config;
 mod error;
+pub mod keystore;
 pub mod log_service;
+pub mod people;
+pub mod registry;
 mod server;
 
 pub use config::Config;

@@ -29,7 +29,7 @@ impl Node {
     /// Opens the log and binds the listening socket (port 0 picks a free one).
     pub async fn bind(config: Config) -> Result<Self, Error> {
         config.check()?;
-        let log = EmbeddedLog::open(&config.data_dir)?;
+        let log = EmbeddedLog::open(config.log_dir())?;
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|e| Error::Server(format!("cannot listen on {}: {e}", config.listen)))?;

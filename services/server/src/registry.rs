@@ -1,0 +1,240 @@
+//! The registry's command path: load an organisation's stream, decide a command by the domain's
+//! rules, and append what was decided, idempotently by request id. Independent of gRPC: the
+//! services convert requests into [`Command`]s and call [`Registry::execute`].
+
+use std::sync::Arc;
+
+use imece_domain::organisation::Command;
+use imece_domain::{
+    Actor, ActorKind, ComplianceFindingRecorded, Context, CorrelationId, Envelope, Event, Metadata, NodeId, OrgId,
+    Organisation, Origin, RuleBook,
+};
+use imece_log::{Direction, EventId, EventLog, ExpectedVersion, NewEvent, RecordedEvent, StreamFrom, StreamId};
+use uuid::Uuid;
+
+use crate::Error;
+use crate::auth::{Caller, Role};
+use crate::keystore::KeyStore;
+
+/// What a client says about a command besides the command itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestMeta {
+    /// Chosen by the client; a retry with the same id gets the first answer and writes nothing.
+    pub request_id: Uuid,
+    /// The stream version the client decided on; `None` skips the check.
+    pub expected_version: Option<u64>,
+}
+
+/// Where a command's events landed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Written {
+    pub stream_version: u64,
+    pub first_position: u64,
+    pub last_position: u64,
+    /// Legal minimums the recorded facts do not meet (ADR 0004).
+    pub findings: Vec<ComplianceFindingRecorded>,
+}
+
+/// An organisation as its stream tells it.
+#[derive(Debug)]
+pub struct Loaded {
+    pub state: Organisation,
+    pub events: Vec<(RecordedEvent, Envelope)>,
+}
+
+impl Loaded {
+    /// The version of the stream's last event.
+    pub fn version(&self) -> Option<u64> {
+        self.events.last().map(|(e, _)| e.version)
+    }
+}
+
+/// The id of the `index`-th event a request writes: derived from the request id, so that a retried
+/// request carries the same ids and the log's idempotency answers it.
+pub fn event_id(request_id: Uuid, index: usize) -> EventId {
+    EventId::from(Uuid::new_v5(&request_id, &(index as u64).to_be_bytes()))
+}
+
+/// The registry over a log and a keystore.
+pub struct Registry<L> {
+    log: Arc<L>,
+    keys: Arc<dyn KeyStore>,
+    rules: RuleBook,
+    node: NodeId,
+}
+
+impl<L> std::fmt::Debug for Registry<L> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry").field("node", &self.node).finish_non_exhaustive()
+    }
+}
+
+impl<L: EventLog> Registry<L> {
+    pub fn new(log: Arc<L>, keys: Arc<dyn KeyStore>, node: NodeId) -> Self {
+        Registry { log, keys, rules: RuleBook::standard(), node }
+    }
+
+    /// The keystore that seals personal data.
+    pub fn keys(&self) -> &dyn KeyStore {
+        &*self.keys
+    }
+
+    /// The log underneath.
+    pub fn log(&self) -> &Arc<L> {
+        &self.log
+    }
+
+    /// Reads and decodes an organisation's whole stream.
+    pub async fn load(&self, org: OrgId) -> Result<Loaded, Error> {
+        let stream = stream_of(org)?;
+        let recorded = self.log.read_stream(&stream, StreamFrom::Start, Direction::Forward, usize::MAX).await?;
+        let mut events = Vec::with_capacity(recorded.len());
+        for e in recorded {
+            let envelope = Envelope::decode(&e.event_type, &e.data, &e.metadata).map_err(|err| {
+                Error::Stored(format!("event at position {} ({}) does not decode: {err}", e.position, e.event_type))
+            })?;
+            events.push((e, envelope));
+        }
+        let state = Organisation::from_events(events.iter().map(|(_, env)| &env.event));
+        Ok(Loaded { state, events })
+    }
+
+    /// Decides `command` for `org` and appends what was decided.
+    pub async fn execute(
+        &self,
+        caller: &Caller,
+        org: OrgId,
+        meta: RequestMeta,
+        command: Command,
+    ) -> Result<Written, Error> {
+        caller.require_writer().map_err(|s| Error::PermissionDenied(s.message().to_owned()))?;
+        let loaded = self.load(org).await?;
+        // A retry: the request's first event is there already.
+        let first = event_id(meta.request_id, 0);
+        if let Some(at) = loaded.events.iter().position(|(e, _)| e.id == first) {
+            return Ok(written_by(meta.request_id, &loaded.events[at..]));
+        }
+        let registering = matches!(command, Command::Register(_));
+        if !registering && loaded.events.is_empty() {
+            return Err(Error::NotFound(format!("organisation {org}")));
+        }
+        authorize(caller, org, &loaded, registering)?;
+        let current = loaded.version();
+        if let Some(expected) = meta.expected_version
+            && Some(expected) != current
+        {
+            return Err(Error::Log(imece_log::Error::WrongExpectedVersion {
+                stream: stream_of(org)?,
+                expected: ExpectedVersion::Exact(expected),
+                actual: current,
+            }));
+        }
+        let today = time::OffsetDateTime::now_utc().date();
+        let events = loaded.state.decide(command, &Context::new(today, &self.rules))?;
+        let mut after = loaded.state.clone();
+        events.iter().for_each(|e| after.apply(e));
+        let jurisdiction = after
+            .jurisdiction()
+            .ok_or_else(|| Error::Stored(format!("organisation {org} has no seat, so no jurisdiction")))?;
+        let mut new_events = Vec::with_capacity(events.len());
+        for (i, event) in events.iter().enumerate() {
+            let metadata = Metadata {
+                actor: Actor { kind: ActorKind::User, id: caller.name.clone() },
+                correlation_id: CorrelationId::from(meta.request_id),
+                causation_id: None,
+                jurisdiction,
+                visibility: event.visibility(),
+                origin: Origin { node: self.node.clone(), position: None },
+            };
+            let encoded = Envelope::new(event.clone(), metadata)?.encode()?;
+            new_events.push(NewEvent {
+                id: event_id(meta.request_id, i),
+                event_type: encoded.event_type,
+                data: encoded.data.into(),
+                metadata: encoded.metadata.into(),
+            });
+        }
+        let expected = current.map_or(ExpectedVersion::NoStream, ExpectedVersion::Exact);
+        let appended = self.log.append(&stream_of(org)?, expected, new_events).await?;
+        Ok(Written {
+            stream_version: appended.last_version,
+            first_position: appended.first_position,
+            last_position: appended.last_position,
+            findings: findings(events.iter()),
+        })
+    }
+}
+
+impl<L: EventLog> Registry<L> {
+    /// Erases a person's personal data: destroys their key (after checking the caller may write for
+    /// the organisation and the person is enrolled there), then records the erasure. From then on
+    /// their personal fields read as erased everywhere; their coarse attributes and the
+    /// organisation's facts remain. A retry destroys nothing more and records nothing twice.
+    pub async fn erase_person(
+        &self,
+        caller: &Caller,
+        org: OrgId,
+        meta: RequestMeta,
+        mut erasure: imece_domain::MemberDataErased,
+    ) -> Result<Written, Error> {
+        caller.require_writer().map_err(|s| Error::PermissionDenied(s.message().to_owned()))?;
+        let loaded = self.load(org).await?;
+        if loaded.events.is_empty() {
+            return Err(Error::NotFound(format!("organisation {org}")));
+        }
+        authorize(caller, org, &loaded, false)?;
+        if loaded.state.person(erasure.person).is_none() {
+            return Err(Error::NotFound(format!("person {} in organisation {org}", erasure.person)));
+        }
+        erasure.key_id = self.keys.destroy(erasure.person)?;
+        self.execute(caller, org, meta, Command::EraseMemberData(erasure)).await
+    }
+}
+
+fn stream_of(org: OrgId) -> Result<StreamId, Error> {
+    Ok(StreamId::new(org.stream_name())?)
+}
+
+fn findings<'a>(events: impl Iterator<Item = &'a Event>) -> Vec<ComplianceFindingRecorded> {
+    events
+        .filter_map(|e| match e {
+            Event::ComplianceFindingRecorded(f) => Some(f.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The answer a request got the first time: its events are those with the ids it derives.
+fn written_by(request_id: Uuid, from: &[(RecordedEvent, Envelope)]) -> Written {
+    let mine: Vec<&(RecordedEvent, Envelope)> =
+        from.iter().enumerate().take_while(|(i, (e, _))| e.id == event_id(request_id, *i)).map(|(_, e)| e).collect();
+    let (first, last) = (&mine[0].0, &mine[mine.len() - 1].0);
+    Written {
+        stream_version: last.version,
+        first_position: first.position,
+        last_position: last.position,
+        findings: findings(mine.iter().map(|(_, env)| &env.event)),
+    }
+}
+
+/// Admins write everywhere. A registrar writes for the organisations in its scope (`org:<uuid>`),
+/// for those affiliated with a union in its scope (`union:<name>`), and for those it registered
+/// itself until they join a union; it may register new organisations.
+fn authorize(caller: &Caller, org: OrgId, loaded: &Loaded, registering: bool) -> Result<(), Error> {
+    let Role::Registrar { scope } = &caller.role else { return Ok(()) };
+    if registering && loaded.events.is_empty() {
+        return Ok(());
+    }
+    let by_org = scope.iter().any(|s| s.strip_prefix("org:") == Some(&org.to_string()));
+    let by_union = loaded.state.affiliations().any(|a| scope.iter().any(|s| s.strip_prefix("union:") == Some(a)));
+    let registered_by_caller = loaded.state.affiliations().next().is_none()
+        && loaded.events.first().is_some_and(|(_, env)| env.metadata.actor.id == caller.name);
+    if by_org || by_union || registered_by_caller {
+        Ok(())
+    } else {
+        Err(Error::PermissionDenied(format!(
+            "{} may not write for organisation {org}: it is outside the registrar's scope {scope:?}",
+            caller.name
+        )))
+    }
+}
