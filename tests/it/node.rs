@@ -92,3 +92,28 @@ async fn the_log_is_read_and_followed_over_grpc_and_survives_a_restart() {
     let mut node = node;
     node.stop().await;
 }
+
+/// Guards: with `[tls]` configured the node speaks TLS (rustls): a client that trusts its
+/// certificate gets through, a plaintext client does not.
+#[tokio::test]
+async fn tls_is_served_when_configured() {
+    use tonic::transport::{Certificate, Channel, ClientTlsConfig};
+
+    let dir = tempfile::tempdir().unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let (cert_path, key_path) = (dir.path().join("node.crt"), dir.path().join("node.key"));
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
+    let mut config = imece_tests::config(&dir.path().join("data"));
+    config.tls = Some(imece_server::config::TlsConfig { cert: cert_path, key: key_path });
+    let mut node = TestNode::start_with(config).await;
+
+    let tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(cert.cert.pem())).domain_name("localhost");
+    let channel = Channel::from_shared(format!("https://{}", node.addr)).unwrap().tls_config(tls).unwrap();
+    let mut client = LogClient::new(channel.connect().await.expect("a TLS connection"));
+    assert_eq!(client.get_head(authed(GetHeadRequest {}, ADMIN)).await.unwrap().into_inner().head, 0);
+
+    let mut plain = LogClient::new(node.channel().await);
+    assert!(plain.get_head(authed(GetHeadRequest {}, ADMIN)).await.is_err(), "plaintext must not get through");
+    node.stop().await;
+}

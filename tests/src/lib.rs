@@ -26,7 +26,9 @@ pub struct TestNode {
     _dir: Option<tempfile::TempDir>,
 }
 
-fn config(data_dir: &Path) -> Config {
+/// The configuration of a test node over `data_dir`, on a free loopback port, with the three
+/// test tokens.
+pub fn config(data_dir: &Path) -> Config {
     let token = |token: &str, name: &str, role, scope: &[&str]| TokenConfig {
         token: token.to_owned(),
         name: name.to_owned(),
@@ -57,13 +59,19 @@ impl TestNode {
 
     /// Starts a node over the log in `data_dir`.
     pub async fn start_in(data_dir: &Path) -> TestNode {
-        let node = Node::bind(config(data_dir)).await.expect("the node binds");
+        TestNode::start_with(config(data_dir)).await
+    }
+
+    /// Starts a node with `config`.
+    pub async fn start_with(config: Config) -> TestNode {
+        let data_dir = config.data_dir.clone();
+        let node = Node::bind(config).await.expect("the node binds");
         let addr = node.local_addr().expect("a local address");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(node.serve(async {
             let _ = stopped.await;
         }));
-        TestNode { addr, data_dir: data_dir.to_owned(), stop: Some(stop), task: Some(task), _dir: None }
+        TestNode { addr, data_dir, stop: Some(stop), task: Some(task), _dir: None }
     }
 
     /// A channel to the node.
