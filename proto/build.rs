@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use prost::Message;
 
-const PROTOS: &[&str] = &["imece/v1/log.proto"];
+const PROTOS: &[&str] =
+    &["imece/v1/common.proto", "imece/v1/log.proto", "imece/v1/registry.proto", "imece/v1/members.proto"];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     for proto in PROTOS {

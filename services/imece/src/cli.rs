@@ -22,6 +22,17 @@ struct Cli {
 enum Command {
     /// Run a node: the gRPC API over the embedded log, until SIGINT or SIGTERM.
     Serve(ServeArgs),
+    /// Start a node and load a sample of the partner network through its API: cooperatives of
+    /// İzmir, Reggio Emilia, Leverano and Marseille with members, assemblies, elections, accounts
+    /// and surplus allocations over several years.
+    Demo {
+        /// The node's directory; loading the sample again changes nothing (requests are idempotent).
+        #[arg(long, env = "IMECE_DATA_DIR", default_value = "imece-data")]
+        data_dir: PathBuf,
+        /// Keep serving on 127.0.0.1:50051 afterwards, until Ctrl-C.
+        #[arg(long)]
+        serve: bool,
+    },
     /// Work on the embedded event log directly.
     #[command(subcommand)]
     Log(LogCommand),
@@ -110,6 +121,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<()> {
     runtime.block_on(async move {
         match cli.command {
             Command::Serve(args) => serve(args).await,
+            Command::Demo { data_dir, serve } => demo_command(data_dir, serve).await,
             Command::Log(command) => log_command(command).await,
         }
     })
@@ -139,6 +151,93 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let node = imece_server::Node::bind(config).await?;
     node.serve(imece_server::shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn demo_command(data_dir: PathBuf, keep_serving: bool) -> anyhow::Result<()> {
+    use futures_util::stream;
+    use imece_proto::v1 as pb;
+    use pb::registry_client::RegistryClient;
+
+    let token = format!("demo-{}", uuid::Uuid::now_v7().simple());
+    let listen = if keep_serving { "127.0.0.1:50051" } else { "127.0.0.1:0" };
+    let config = imece_server::Config {
+        listen: listen.parse()?,
+        data_dir: data_dir.clone(),
+        node: "demo".to_owned(),
+        tls: None,
+        tokens: vec![imece_server::config::TokenConfig {
+            token: token.clone(),
+            name: "demo".to_owned(),
+            role: imece_server::config::RoleConfig::Admin,
+            scope: Vec::new(),
+        }],
+    };
+    let node = imece_server::Node::bind(config).await?;
+    let addr = node.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(node.serve(async move {
+        tokio::select! {
+            _ = stopped => {}
+            () = imece_server::shutdown_signal() => {}
+        }
+    }));
+
+    let sample = crate::demo::partner_network(2026);
+    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))?.connect().await?;
+    let mut client = RegistryClient::new(channel);
+    let bearer: tonic::metadata::MetadataValue<_> = format!("Bearer {token}").parse()?;
+    fn authed<T>(message: T, bearer: &tonic::metadata::MetadataValue<tonic::metadata::Ascii>) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        request.metadata_mut().insert("authorization", bearer.clone());
+        request
+    }
+    let count = sample.items.len();
+    let started = Instant::now();
+    let reply = client.import(authed(stream::iter(sample.items), &bearer)).await?.into_inner();
+    let took = started.elapsed();
+    println!(
+        "loaded {} of {count} records through the Import API in {took:?} ({:.0} records/s), into {}",
+        reply.accepted,
+        count as f64 / took.as_secs_f64(),
+        data_dir.display()
+    );
+    for f in reply.failures.iter().take(10) {
+        println!("  refused item {} ({}): {} {}", f.index, f.code, f.field, f.message);
+    }
+    println!();
+    println!("{:<20} {:<40} {:>8} {:>8} {:<20}", "city", "organisation", "members", "events", "status");
+    for org in &sample.organisations {
+        let request = authed(pb::GetOrganisationRequest { organisation_id: org.id.to_string() }, &bearer);
+        let summary = client.get_organisation(request).await?.into_inner();
+        let status = summary.phase.and_then(|p| p.kind).map_or("?".to_owned(), |k| match k {
+            pb::phase::Kind::Going(g) => format!("{:?}", pb::Status::try_from(g.status).unwrap_or_default()),
+            other => format!("{other:?}"),
+        });
+        println!(
+            "{:<20} {:<40} {:>8} {:>8} {:<20}",
+            org.city,
+            org.name,
+            summary.members,
+            summary.stream_version + 1,
+            status
+        );
+    }
+    if keep_serving {
+        println!();
+        println!("serving on {addr}; try:");
+        println!(
+            "  grpcurl -plaintext -H 'authorization: Bearer {token}' -d '{{\"organisation_id\":\"{}\"}}' {addr} imece.v1.Registry/GetOrganisation",
+            sample.organisations[0].id
+        );
+        println!("Ctrl-C stops the node.");
+        server.await??;
+    } else {
+        let _ = stop.send(());
+        server.await??;
+        println!();
+        println!("the registry is in {}; `imece demo --serve` keeps a node running on it", data_dir.display());
+    }
     Ok(())
 }
 

@@ -1,3 +1,4 @@
 //! The imece registry: the command-line client and, as the registry grows, its server.
 
 pub mod cli;
+pub mod demo;

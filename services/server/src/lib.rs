@@ -9,11 +9,13 @@
 
 pub mod auth;
 pub mod config;
+pub mod convert;
 mod error;
 pub mod keystore;
 pub mod log_service;
 pub mod people;
 pub mod registry;
+pub mod registry_service;
 mod server;
 
 pub use config::Config;

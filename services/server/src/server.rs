@@ -4,14 +4,20 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use imece_domain::NodeId;
 use imece_log_embedded::EmbeddedLog;
 use imece_proto::v1::log_server::LogServer;
+use imece_proto::v1::members_server::MembersServer;
+use imece_proto::v1::registry_server::RegistryServer;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 
 use crate::auth::Authenticator;
+use crate::keystore::{FileKeyStore, KeyStore};
 use crate::log_service::LogService;
+use crate::registry::Registry;
+use crate::registry_service::RegistryService;
 use crate::{Config, Error};
 
 /// The largest request message a node accepts (the log's largest append plus room for framing).
@@ -23,6 +29,7 @@ pub struct Node {
     config: Config,
     listener: TcpListener,
     log: EmbeddedLog,
+    keys: FileKeyStore,
 }
 
 impl Node {
@@ -30,10 +37,11 @@ impl Node {
     pub async fn bind(config: Config) -> Result<Self, Error> {
         config.check()?;
         let log = EmbeddedLog::open(config.log_dir())?;
+        let keys = FileKeyStore::open(config.keys_dir())?;
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|e| Error::Server(format!("cannot listen on {}: {e}", config.listen)))?;
-        Ok(Node { config, listener, log })
+        Ok(Node { config, listener, log, keys })
     }
 
     /// The address the node listens on.
@@ -44,12 +52,17 @@ impl Node {
     /// Serves until `shutdown` completes; then stops accepting, lets calls in flight finish, and
     /// closes the log (which waits for appends in flight to be durable).
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), Error> {
-        let Node { config, listener, log } = self;
+        let Node { config, listener, log, keys } = self;
         let log = Arc::new(log);
+        let node = NodeId::new(&config.node).map_err(|e| Error::Config(e.to_string()))?;
+        let keys: Arc<dyn KeyStore> = Arc::new(keys);
+        let registry = RegistryService::new(Arc::new(Registry::new(log.clone(), keys, node)));
         let auth = Authenticator::new(config.tokens.clone());
 
         let (health, health_service) = tonic_health::server::health_reporter();
         health.set_serving::<LogServer<LogService<EmbeddedLog>>>().await;
+        health.set_serving::<RegistryServer<RegistryService<EmbeddedLog>>>().await;
+        health.set_serving::<MembersServer<RegistryService<EmbeddedLog>>>().await;
         let reflection = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(imece_proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -84,7 +97,14 @@ impl Node {
         builder
             .add_service(health_service)
             .add_service(reflection)
-            .add_service(tonic::service::interceptor::InterceptedService::new(log_service, auth))
+            .add_service(tonic::service::interceptor::InterceptedService::new(log_service, auth.clone()))
+            .add_service(tonic::service::interceptor::InterceptedService::new(
+                RegistryServer::new(registry.clone())
+                    .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                    .max_encoding_message_size(MAX_MESSAGE_BYTES),
+                auth.clone(),
+            ))
+            .add_service(tonic::service::interceptor::InterceptedService::new(MembersServer::new(registry), auth))
             .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
             .await
             .map_err(|e| Error::Server(e.to_string()))?;
