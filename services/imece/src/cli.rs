@@ -33,9 +33,50 @@ enum Command {
         #[arg(long)]
         serve: bool,
     },
+    /// Read an organisation from a running node.
+    #[command(subcommand)]
+    Org(OrgCommand),
     /// Work on the embedded event log directly.
     #[command(subcommand)]
     Log(LogCommand),
+}
+
+/// How to reach a node.
+#[derive(Debug, Args)]
+struct NodeArgs {
+    /// The node's address.
+    #[arg(long, env = "IMECE_ADDR", default_value = "http://127.0.0.1:50051")]
+    addr: String,
+    /// The bearer token to call with.
+    #[arg(long, env = "IMECE_TOKEN", hide_env_values = true)]
+    token: String,
+    /// Print JSON instead of a table, for scripts.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum OrgCommand {
+    /// An organisation's summary: names, status, seat country, members, organs.
+    Show {
+        #[command(flatten)]
+        node: NodeArgs,
+        /// The organisation's id (UUID).
+        id: String,
+    },
+    /// An organisation's history: every event of its stream, oldest first.
+    History {
+        #[command(flatten)]
+        node: NodeArgs,
+        /// The organisation's id (UUID).
+        id: String,
+        /// The first stream version to show.
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        /// The most events to show.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -122,6 +163,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<()> {
         match cli.command {
             Command::Serve(args) => serve(args).await,
             Command::Demo { data_dir, serve } => demo_command(data_dir, serve).await,
+            Command::Org(command) => org_command(command).await,
             Command::Log(command) => log_command(command).await,
         }
     })
@@ -239,6 +281,108 @@ async fn demo_command(data_dir: PathBuf, keep_serving: bool) -> anyhow::Result<(
         println!("the registry is in {}; `imece demo --serve` keeps a node running on it", data_dir.display());
     }
     Ok(())
+}
+
+async fn connect(
+    node: &NodeArgs,
+) -> anyhow::Result<(imece_proto::v1::registry_client::RegistryClient<tonic::transport::Channel>, MetadataBearer)> {
+    let channel = tonic::transport::Channel::from_shared(node.addr.clone())?
+        .connect()
+        .await
+        .with_context(|| format!("cannot reach a node at {}", node.addr))?;
+    let bearer = format!("Bearer {}", node.token).parse().context("the token must be printable ASCII")?;
+    Ok((imece_proto::v1::registry_client::RegistryClient::new(channel), bearer))
+}
+
+type MetadataBearer = tonic::metadata::MetadataValue<tonic::metadata::Ascii>;
+
+fn with_token<T>(message: T, bearer: &MetadataBearer) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert("authorization", bearer.clone());
+    request
+}
+
+/// A gRPC status as a person can act on it: the code, the message, and the fields at fault.
+fn explain(status: tonic::Status) -> anyhow::Error {
+    use tonic_types::StatusExt;
+    let mut text = format!("{:?}: {}", status.code(), status.message());
+    if let Some(bad) = status.get_details_bad_request() {
+        for v in bad.field_violations {
+            text.push_str(&format!("\n  field {}: {}", v.field, v.description));
+        }
+    }
+    anyhow::anyhow!(text)
+}
+
+async fn org_command(command: OrgCommand) -> anyhow::Result<()> {
+    use imece_proto::v1 as pb;
+    match command {
+        OrgCommand::Show { node, id } => {
+            let (mut client, bearer) = connect(&node).await?;
+            let org = client
+                .get_organisation(with_token(pb::GetOrganisationRequest { organisation_id: id }, &bearer))
+                .await
+                .map_err(explain)?
+                .into_inner();
+            if node.json {
+                println!("{}", serde_json::to_string_pretty(&org_json(&org))?);
+                return Ok(());
+            }
+            for (key, value) in org_json(&org).as_object().into_iter().flatten() {
+                println!("{key:<16} {}", value.as_str().map_or_else(|| value.to_string(), str::to_owned));
+            }
+            Ok(())
+        }
+        OrgCommand::History { node, id, from, limit } => {
+            let (mut client, bearer) = connect(&node).await?;
+            let request = pb::GetHistoryRequest { organisation_id: id, from_version: from, limit };
+            let history = client.get_history(with_token(request, &bearer)).await.map_err(explain)?.into_inner();
+            if node.json {
+                let entries: Vec<serde_json::Value> = history
+                    .entries
+                    .iter()
+                    .map(|e| {
+                        serde_json::json!({
+                            "version": e.version,
+                            "position": e.position,
+                            "event_type": e.event_type,
+                            "occurred_on": e.occurred_on,
+                            "data": serde_json::from_str::<serde_json::Value>(&e.data_json).unwrap_or_default(),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&entries)?);
+                return Ok(());
+            }
+            println!("{:>7} {:>9}  {:<11} {:<32}", "version", "position", "occurred", "event");
+            for e in history.entries {
+                println!("{:>7} {:>9}  {:<11} {:<32}", e.version, e.position, e.occurred_on, e.event_type);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The summary fields a person reads first, as JSON.
+fn org_json(org: &imece_proto::v1::Organisation) -> serde_json::Value {
+    use imece_proto::v1 as pb;
+    let status = org.phase.as_ref().and_then(|p| p.kind.as_ref()).map(|k| match k {
+        pb::phase::Kind::Going(g) => format!("{:?}", pb::Status::try_from(g.status).unwrap_or_default()).to_lowercase(),
+        other => format!("{other:?}"),
+    });
+    serde_json::json!({
+        "id": org.organisation_id,
+        "name": org.names.as_ref().map(|n| n.legal.clone()),
+        "status": status,
+        "country": org.country,
+        "founded_on": org.founded_on,
+        "registered_on": org.registered_on,
+        "members": org.members,
+        "members_as_of": org.members_as_of,
+        "memberships": org.memberships,
+        "affiliations": org.affiliations,
+        "stream_version": org.stream_version,
+    })
 }
 
 fn open(dir: &DataDir) -> anyhow::Result<EmbeddedLog> {
