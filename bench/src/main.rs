@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod embedded;
+mod grpc_bench;
 mod log_bench;
 mod report;
 mod sqlite;
@@ -25,6 +26,8 @@ struct Cli {
 enum Command {
     /// The event log: the embedded backend against SQLite (WAL, synchronous=FULL).
     Log(log_bench::Args),
+    /// The registry over gRPC: commands and imports through a real node, beside the raw log.
+    Grpc(grpc_bench::Args),
     /// Opens the log in DIR and prints what recovery found and cost; `log` runs it in a fresh process.
     #[command(name = embedded::REOPEN_SUBCOMMAND, hide = true)]
     ReopenChild { dir: PathBuf },
@@ -33,6 +36,7 @@ enum Command {
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Log(args) => log_bench::run(&args),
+        Command::Grpc(args) => grpc_bench::run(&args),
         Command::ReopenChild { dir } => embedded::report_reopen(&dir).map_err(Into::into),
     };
     match result {

@@ -237,7 +237,7 @@ pub struct Sample {
 /// Builds the sample from `seed`.
 pub fn partner_network(seed: u64) -> Sample {
     use pb::import_request::Command as C;
-    let mut rng = Rng(seed | 1);
+    let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let mut items = Vec::new();
     let mut organisations = Vec::new();
     for city in CITIES {

@@ -55,12 +55,26 @@ pub fn event_id(request_id: Uuid, index: usize) -> EventId {
     EventId::from(Uuid::new_v5(&request_id, &(index as u64).to_be_bytes()))
 }
 
+/// What the registry keeps of an organisation between commands, so that a command does not read
+/// and decode the organisation's whole stream again.
+#[derive(Clone, Debug)]
+struct Current {
+    state: Organisation,
+    version: Option<u64>,
+    /// The actor who registered it (registrars keep writing for what they registered).
+    registered_by: Option<String>,
+}
+
+/// One organisation's slot: commands for one organisation are decided one at a time.
+type Slot = Arc<tokio::sync::Mutex<Option<Current>>>;
+
 /// The registry over a log and a keystore.
 pub struct Registry<L> {
     log: Arc<L>,
     keys: Arc<dyn KeyStore>,
     rules: RuleBook,
     node: NodeId,
+    current: std::sync::Mutex<std::collections::HashMap<OrgId, Slot>>,
 }
 
 impl<L> std::fmt::Debug for Registry<L> {
@@ -71,7 +85,7 @@ impl<L> std::fmt::Debug for Registry<L> {
 
 impl<L: EventLog> Registry<L> {
     pub fn new(log: Arc<L>, keys: Arc<dyn KeyStore>, node: NodeId) -> Self {
-        Registry { log, keys, rules: RuleBook::standard(), node }
+        Registry { log, keys, rules: RuleBook::standard(), node, current: Default::default() }
     }
 
     /// The keystore that seals personal data.
@@ -99,7 +113,41 @@ impl<L: EventLog> Registry<L> {
         Ok(Loaded { state, events })
     }
 
+    fn slot(&self, org: OrgId) -> Slot {
+        let mut slots = self.current.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        slots.entry(org).or_default().clone()
+    }
+
+    async fn read_current(&self, org: OrgId) -> Result<Current, Error> {
+        let loaded = self.load(org).await?;
+        let registered_by = loaded.events.first().map(|(_, env)| env.metadata.actor.id.clone());
+        Ok(Current { version: loaded.version(), state: loaded.state, registered_by })
+    }
+
+    /// An organisation's state and stream version, from memory when the registry has it.
+    pub async fn state(&self, org: OrgId) -> Result<(Organisation, Option<u64>), Error> {
+        let slot = self.slot(org);
+        let mut current = slot.lock().await;
+        if current.is_none() {
+            *current = Some(self.read_current(org).await?);
+        }
+        let c = current.as_ref().expect("just filled");
+        Ok((c.state.clone(), c.version))
+    }
+
+    /// The answer `request_id` got the first time, if its events are in `org`'s stream.
+    async fn first_answer(&self, org: OrgId, request_id: Uuid) -> Result<Option<Written>, Error> {
+        let loaded = self.load(org).await?;
+        let first = event_id(request_id, 0);
+        Ok(loaded.events.iter().position(|(e, _)| e.id == first).map(|at| written_by(request_id, &loaded.events[at..])))
+    }
+
     /// Decides `command` for `org` and appends what was decided.
+    ///
+    /// The organisation's state is kept in memory between commands; commands for one organisation
+    /// are decided one at a time. A retried request is recognised by its events' ids (derived from
+    /// the request id): when deciding it again fails or the log finds its ids, the first answer is
+    /// read back from the stream and returned.
     pub async fn execute(
         &self,
         caller: &Caller,
@@ -108,30 +156,41 @@ impl<L: EventLog> Registry<L> {
         command: Command,
     ) -> Result<Written, Error> {
         caller.require_writer().map_err(|s| Error::PermissionDenied(s.message().to_owned()))?;
-        let loaded = self.load(org).await?;
-        // A retry: the request's first event is there already.
-        let first = event_id(meta.request_id, 0);
-        if let Some(at) = loaded.events.iter().position(|(e, _)| e.id == first) {
-            return Ok(written_by(meta.request_id, &loaded.events[at..]));
+        let slot = self.slot(org);
+        let mut guard = slot.lock().await;
+        if guard.is_none() {
+            *guard = Some(self.read_current(org).await?);
         }
+        let current = guard.as_ref().expect("just filled");
         let registering = matches!(command, Command::Register(_));
-        if !registering && loaded.events.is_empty() {
+        if !registering && current.version.is_none() {
             return Err(Error::NotFound(format!("organisation {org}")));
         }
-        authorize(caller, org, &loaded, registering)?;
-        let current = loaded.version();
+        authorize(caller, org, current, registering)?;
         if let Some(expected) = meta.expected_version
-            && Some(expected) != current
+            && Some(expected) != current.version
         {
+            if let Some(first) = self.first_answer(org, meta.request_id).await? {
+                return Ok(first);
+            }
             return Err(Error::Log(imece_log::Error::WrongExpectedVersion {
                 stream: stream_of(org)?,
                 expected: ExpectedVersion::Exact(expected),
-                actual: current,
+                actual: current.version,
             }));
         }
         let today = time::OffsetDateTime::now_utc().date();
-        let events = loaded.state.decide(command, &Context::new(today, &self.rules))?;
-        let mut after = loaded.state.clone();
+        let events = match current.state.decide(command, &Context::new(today, &self.rules)) {
+            Ok(events) => events,
+            Err(e) => {
+                // Deciding a retried request again may be refused (it happened already).
+                return match self.first_answer(org, meta.request_id).await? {
+                    Some(first) => Ok(first),
+                    None => Err(e.into()),
+                };
+            }
+        };
+        let mut after = current.state.clone();
         events.iter().for_each(|e| after.apply(e));
         let jurisdiction = after
             .jurisdiction()
@@ -154,14 +213,32 @@ impl<L: EventLog> Registry<L> {
                 metadata: encoded.metadata.into(),
             });
         }
-        let expected = current.map_or(ExpectedVersion::NoStream, ExpectedVersion::Exact);
-        let appended = self.log.append(&stream_of(org)?, expected, new_events).await?;
-        Ok(Written {
-            stream_version: appended.last_version,
-            first_position: appended.first_position,
-            last_position: appended.last_position,
-            findings: findings(events.iter()),
-        })
+        let expected = current.version.map_or(ExpectedVersion::NoStream, ExpectedVersion::Exact);
+        let next_version = current.version.map_or(0, |v| v + 1);
+        match self.log.append(&stream_of(org)?, expected, new_events).await {
+            Ok(appended) if appended.first_version == next_version => {
+                let registered_by = current.registered_by.clone().or_else(|| Some(caller.name.clone()));
+                *guard = Some(Current { state: after, version: Some(appended.last_version), registered_by });
+                Ok(Written {
+                    stream_version: appended.last_version,
+                    first_position: appended.first_position,
+                    last_position: appended.last_position,
+                    findings: findings(events.iter()),
+                })
+            }
+            Ok(_) | Err(imece_log::Error::DuplicateEventId { .. }) => {
+                // The log already had these events: a retry that decided the same again, or
+                // differently; either way the first answer stands.
+                *guard = None;
+                self.first_answer(org, meta.request_id).await?.ok_or_else(|| {
+                    Error::Stored(format!("request {} is in the log but not in {org}'s stream", meta.request_id))
+                })
+            }
+            Err(e) => {
+                *guard = None;
+                Err(e.into())
+            }
+        }
     }
 }
 
@@ -178,12 +255,19 @@ impl<L: EventLog> Registry<L> {
         mut erasure: imece_domain::MemberDataErased,
     ) -> Result<Written, Error> {
         caller.require_writer().map_err(|s| Error::PermissionDenied(s.message().to_owned()))?;
-        let loaded = self.load(org).await?;
-        if loaded.events.is_empty() {
+        let current = {
+            let slot = self.slot(org);
+            let mut current = slot.lock().await;
+            if current.is_none() {
+                *current = Some(self.read_current(org).await?);
+            }
+            current.clone().expect("just filled")
+        };
+        if current.version.is_none() {
             return Err(Error::NotFound(format!("organisation {org}")));
         }
-        authorize(caller, org, &loaded, false)?;
-        if loaded.state.person(erasure.person).is_none() {
+        authorize(caller, org, &current, false)?;
+        if current.state.person(erasure.person).is_none() {
             return Err(Error::NotFound(format!("person {} in organisation {org}", erasure.person)));
         }
         erasure.key_id = self.keys.destroy(erasure.person)?;
@@ -220,15 +304,15 @@ fn written_by(request_id: Uuid, from: &[(RecordedEvent, Envelope)]) -> Written {
 /// Admins write everywhere. A registrar writes for the organisations in its scope (`org:<uuid>`),
 /// for those affiliated with a union in its scope (`union:<name>`), and for those it registered
 /// itself until they join a union; it may register new organisations.
-fn authorize(caller: &Caller, org: OrgId, loaded: &Loaded, registering: bool) -> Result<(), Error> {
+fn authorize(caller: &Caller, org: OrgId, current: &Current, registering: bool) -> Result<(), Error> {
     let Role::Registrar { scope } = &caller.role else { return Ok(()) };
-    if registering && loaded.events.is_empty() {
+    if registering && current.version.is_none() {
         return Ok(());
     }
     let by_org = scope.iter().any(|s| s.strip_prefix("org:") == Some(&org.to_string()));
-    let by_union = loaded.state.affiliations().any(|a| scope.iter().any(|s| s.strip_prefix("union:") == Some(a)));
-    let registered_by_caller = loaded.state.affiliations().next().is_none()
-        && loaded.events.first().is_some_and(|(_, env)| env.metadata.actor.id == caller.name);
+    let by_union = current.state.affiliations().any(|a| scope.iter().any(|s| s.strip_prefix("union:") == Some(a)));
+    let registered_by_caller =
+        current.state.affiliations().next().is_none() && current.registered_by.as_deref() == Some(&caller.name);
     if by_org || by_union || registered_by_caller {
         Ok(())
     } else {

@@ -79,6 +79,95 @@ impl<L: EventLog> RegistryService<L> {
     }
 }
 
+/// The outcome of one import item: its index, its organisation as sent, what happened.
+type Outcome = (u64, String, Result<Written, Error>);
+
+impl<L: EventLog> RegistryService<L> {
+    /// Applies an import: the items of each organisation in the order sent, organisations side by
+    /// side (so their appends share syncs), each item as its own RPC would.
+    async fn import_stream(
+        &self,
+        caller: Caller,
+        mut items: Streaming<pb::ImportRequest>,
+    ) -> Result<pb::ImportReply, Status> {
+        use std::collections::HashMap;
+        use tokio::sync::mpsc;
+
+        let (outcomes_tx, mut outcomes) = mpsc::unbounded_channel::<Outcome>();
+        let mut lanes: HashMap<imece_domain::OrgId, mpsc::Sender<(u64, String, ImportItem)>> = HashMap::new();
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut index = 0u64;
+        while let Some(item) = items.next().await {
+            let item = item?;
+            let organisation_id = item
+                .command
+                .as_ref()
+                .and_then(convert::command_header)
+                .map(|h| h.organisation_id.clone())
+                .unwrap_or_default();
+            let converted = match convert::import_item(item) {
+                Ok(converted) => converted,
+                Err(e) => {
+                    let _ = outcomes_tx.send((index, organisation_id, Err(Error::Domain(e))));
+                    index += 1;
+                    continue;
+                }
+            };
+            let org = match &converted {
+                ImportItem::Write(w) => w.organisation,
+                ImportItem::Enrolment(e) => e.organisation(),
+                ImportItem::Erasure(e) => e.organisation(),
+            };
+            let lane = lanes.entry(org).or_insert_with(|| {
+                let (tx, mut rx) = mpsc::channel::<(u64, String, ImportItem)>(64);
+                let (service, caller, outcomes) = (self.clone(), caller.clone(), outcomes_tx.clone());
+                tasks.spawn(async move {
+                    while let Some((i, org, item)) = rx.recv().await {
+                        let _ = outcomes.send((i, org, service.write(&caller, item).await));
+                    }
+                });
+                tx
+            });
+            if lane.send((index, organisation_id, converted)).await.is_err() {
+                return Err(Status::internal("an import lane stopped"));
+            }
+            index += 1;
+        }
+        drop(lanes);
+        drop(outcomes_tx);
+        while tasks.join_next().await.is_some() {}
+        let mut reply = pb::ImportReply::default();
+        let mut failures = Vec::new();
+        while let Some((index, organisation_id, outcome)) = outcomes.recv().await {
+            match outcome {
+                Ok(written) => {
+                    reply.accepted += 1;
+                    reply.last_position = reply.last_position.max(written.last_position);
+                }
+                Err(e) => {
+                    let field = match &e {
+                        Error::Domain(
+                            imece_domain::Error::Invalid { field, .. } | imece_domain::Error::Refused { field, .. },
+                        ) => field.clone(),
+                        _ => String::new(),
+                    };
+                    let status = Status::from(e);
+                    failures.push(pb::ImportFailure {
+                        index,
+                        organisation_id,
+                        code: format!("{:?}", status.code()),
+                        message: status.message().to_owned(),
+                        field,
+                    });
+                }
+            }
+        }
+        failures.sort_by_key(|f| f.index);
+        reply.failures = failures;
+        Ok(reply)
+    }
+}
+
 fn write_item<T>(request: T) -> imece_domain::Result<ImportItem>
 where
     Write: TryFrom<T, Error = imece_domain::Error>,
@@ -120,9 +209,9 @@ macro_rules! registry_service {
             ) -> Result<Response<pb::Organisation>, Status> {
                 caller(&request)?;
                 let org = convert::organisation_id(&request.into_inner().organisation_id).map_err(Error::Domain)?;
-                let loaded = self.registry.load(org).await?;
+                let (state, _) = self.registry.state(org).await?;
                 let today = time::OffsetDateTime::now_utc().date();
-                let summary = convert::organisation(&loaded.state, today)
+                let summary = convert::organisation(&state, today)
                     .ok_or_else(|| Error::NotFound(format!("organisation {org}")))?;
                 Ok(Response::new(summary))
             }
@@ -164,44 +253,7 @@ macro_rules! registry_service {
             ) -> Result<Response<pb::ImportReply>, Status> {
                 let caller = caller(&request)?;
                 caller.require_writer()?;
-                let mut items = request.into_inner();
-                let mut reply = pb::ImportReply::default();
-                let mut index = 0u64;
-                while let Some(item) = items.next().await {
-                    let item = item?;
-                    let organisation_id = item
-                        .command
-                        .as_ref()
-                        .and_then(convert::command_header)
-                        .map(|h| h.organisation_id.clone())
-                        .unwrap_or_default();
-                    let outcome = match convert::import_item(item) {
-                        Ok(item) => self.write(&caller, item).await,
-                        Err(e) => Err(Error::Domain(e)),
-                    };
-                    match outcome {
-                        Ok(written) => {
-                            reply.accepted += 1;
-                            reply.last_position = reply.last_position.max(written.last_position);
-                        }
-                        Err(e) => {
-                            let field = match &e {
-                                Error::Domain(imece_domain::Error::Invalid { field, .. } | imece_domain::Error::Refused { field, .. }) => field.clone(),
-                                _ => String::new(),
-                            };
-                            let status = Status::from(e);
-                            reply.failures.push(pb::ImportFailure {
-                                index,
-                                organisation_id,
-                                code: format!("{:?}", status.code()),
-                                message: status.message().to_owned(),
-                                field,
-                            });
-                        }
-                    }
-                    index += 1;
-                }
-                Ok(Response::new(reply))
+                Ok(Response::new(self.import_stream(caller, request.into_inner()).await?))
             }
         }
     };
