@@ -275,6 +275,149 @@ impl<L: EventLog> Registry<L> {
     }
 }
 
+impl<L: EventLog> Registry<L> {
+    /// Decides `commands` for `org` one after another, each on the state the ones before left, and
+    /// appends all their events with one append: what an import does with an organisation's records.
+    /// Each command gets its own answer, as if it had been executed alone; if the append itself
+    /// fails, they are executed one at a time instead, so that each gets its own answer.
+    pub async fn execute_batch(
+        &self,
+        caller: &Caller,
+        org: OrgId,
+        commands: Vec<(RequestMeta, Command)>,
+    ) -> Vec<Result<Written, Error>> {
+        let batched = self.try_batch(caller, org, &commands).await;
+        match batched {
+            Some(answers) => answers,
+            None => {
+                let mut answers = Vec::with_capacity(commands.len());
+                for (meta, command) in commands {
+                    answers.push(self.execute(caller, org, meta, command).await);
+                }
+                answers
+            }
+        }
+    }
+
+    /// `None` when the batch could not be appended as one: the caller falls back to one by one.
+    async fn try_batch(
+        &self,
+        caller: &Caller,
+        org: OrgId,
+        commands: &[(RequestMeta, Command)],
+    ) -> Option<Vec<Result<Written, Error>>> {
+        caller.require_writer().ok()?;
+        let slot = self.slot(org);
+        let mut guard = slot.lock().await;
+        if guard.is_none() {
+            *guard = Some(self.read_current(org).await.ok()?);
+        }
+        let current = guard.clone().expect("just filled");
+        let today = time::OffsetDateTime::now_utc().date();
+        let ctx = Context::new(today, &self.rules);
+        let (mut state, mut version, mut registered_by) =
+            (current.state.clone(), current.version, current.registered_by.clone());
+        let mut answers: Vec<Option<Result<Written, Error>>> = Vec::with_capacity(commands.len());
+        // For each decided command: its answer's index, its first event's index in `new_events`,
+        // and the findings decided with it.
+        let mut decided: Vec<(usize, usize, usize, Vec<ComplianceFindingRecorded>)> = Vec::new();
+        let mut new_events = Vec::new();
+        for (i, (meta, command)) in commands.iter().enumerate() {
+            let registering = matches!(command, Command::Register(_));
+            let authorized = match caller.role {
+                // Only a registrar's rights depend on the organisation's state.
+                Role::Registrar { .. } => {
+                    let here = Current { state: state.clone(), version, registered_by: registered_by.clone() };
+                    authorize(caller, org, &here, registering)
+                }
+                _ => Ok(()),
+            };
+            let refusal = if !registering && version.is_none() {
+                Some(Error::NotFound(format!("organisation {org}")))
+            } else if let Err(e) = authorized {
+                Some(e)
+            } else if meta.expected_version.is_some() && meta.expected_version != version {
+                return None; // conflicts and their retries are answered one by one
+            } else {
+                None
+            };
+            if let Some(e) = refusal {
+                answers.push(Some(Err(e)));
+                continue;
+            }
+            let events = match state.decide(command.clone(), &ctx) {
+                Ok(events) if !events.is_empty() => events,
+                Ok(_) => return None,
+                Err(e) => {
+                    answers.push(Some(Err(e.into())));
+                    continue;
+                }
+            };
+            let mut after = state.clone();
+            events.iter().for_each(|e| after.apply(e));
+            let jurisdiction = after.jurisdiction()?;
+            let start = new_events.len();
+            for (k, event) in events.iter().enumerate() {
+                let metadata = Metadata {
+                    actor: Actor { kind: ActorKind::User, id: caller.name.clone() },
+                    correlation_id: CorrelationId::from(meta.request_id),
+                    causation_id: None,
+                    jurisdiction,
+                    visibility: event.visibility(),
+                    origin: Origin { node: self.node.clone(), position: None },
+                };
+                let encoded = Envelope::new(event.clone(), metadata).ok()?.encode().ok()?;
+                new_events.push(NewEvent {
+                    id: event_id(meta.request_id, k),
+                    event_type: encoded.event_type,
+                    data: encoded.data.into(),
+                    metadata: encoded.metadata.into(),
+                });
+            }
+            state = after;
+            version = Some(version.map_or(0, |v| v + 1) + events.len() as u64 - 1);
+            registered_by = registered_by.or_else(|| Some(caller.name.clone()));
+            decided.push((i, start, new_events.len() - start, findings(events.iter())));
+            answers.push(None);
+        }
+        if !new_events.is_empty() {
+            let expected = current.version.map_or(ExpectedVersion::NoStream, ExpectedVersion::Exact);
+            let first_version = current.version.map_or(0, |v| v + 1);
+            match self.log.append(&stream_of(org).ok()?, expected, new_events).await {
+                Ok(appended) if appended.first_version == first_version => {
+                    for (i, start, count, found) in decided {
+                        answers[i] = Some(Ok(Written {
+                            stream_version: appended.first_version + (start + count) as u64 - 1,
+                            first_position: appended.first_position + start as u64,
+                            last_position: appended.first_position + (start + count) as u64 - 1,
+                            findings: found,
+                        }));
+                    }
+                    *guard = Some(Current { state, version, registered_by });
+                }
+                _ => {
+                    *guard = None;
+                    return None;
+                }
+            }
+        }
+        drop(guard);
+        // Refused commands may be retries of requests already in the stream.
+        if answers.iter().any(|a| matches!(a, Some(Err(_)))) {
+            let loaded = self.load(org).await.ok()?;
+            for (i, (meta, _)) in commands.iter().enumerate() {
+                if matches!(answers[i], Some(Err(_))) {
+                    let first = event_id(meta.request_id, 0);
+                    if let Some(at) = loaded.events.iter().position(|(e, _)| e.id == first) {
+                        answers[i] = Some(Ok(written_by(meta.request_id, &loaded.events[at..])));
+                    }
+                }
+            }
+        }
+        Some(answers.into_iter().map(|a| a.expect("every command answered")).collect())
+    }
+}
+
 fn stream_of(org: OrgId) -> Result<StreamId, Error> {
     Ok(StreamId::new(org.stream_name())?)
 }

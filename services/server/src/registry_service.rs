@@ -67,6 +67,61 @@ impl<L: EventLog> RegistryService<L> {
         })
     }
 
+    /// One organisation's import items, in order: commands decided together and appended once;
+    /// an erasure on its own, since it destroys a key first.
+    async fn write_batch(
+        &self,
+        caller: &Caller,
+        batch: Vec<(u64, String, ImportItem)>,
+        outcomes: &tokio::sync::mpsc::UnboundedSender<Outcome>,
+    ) {
+        let mut pending: Vec<(u64, String, Write)> = Vec::new();
+        for (index, org, item) in batch {
+            match item {
+                ImportItem::Erasure(_) => {
+                    self.flush(caller, &mut pending, outcomes).await;
+                    let _ = outcomes.send((index, org, self.write(caller, item).await));
+                }
+                ImportItem::Write(write) => pending.push((index, org, *write)),
+                ImportItem::Enrolment(enrolment) => {
+                    let keys = self.registry.keys();
+                    match caller
+                        .require_writer()
+                        .map_err(|s| Error::PermissionDenied(s.message().to_owned()))
+                        .and_then(|()| enrolment.seal(|person, fields| people::seal(keys, person, fields)))
+                    {
+                        Ok(write) => pending.push((index, org, write)),
+                        Err(e) => {
+                            let _ = outcomes.send((index, org, Err(e)));
+                        }
+                    }
+                }
+            }
+        }
+        self.flush(caller, &mut pending, outcomes).await;
+    }
+
+    async fn flush(
+        &self,
+        caller: &Caller,
+        pending: &mut Vec<(u64, String, Write)>,
+        outcomes: &tokio::sync::mpsc::UnboundedSender<Outcome>,
+    ) {
+        let Some((_, _, first)) = pending.first() else { return };
+        let organisation = first.organisation;
+        let items: Vec<(u64, String, Write)> = std::mem::take(pending);
+        let shown: Vec<imece_domain::Command> = items.iter().map(|(_, _, w)| w.command.clone()).collect();
+        let commands = items.iter().map(|(_, _, w)| (w.meta, w.command.clone())).collect();
+        let answers = self.registry.execute_batch(caller, organisation, commands).await;
+        for (((index, org, _), answer), command) in items.into_iter().zip(answers).zip(shown) {
+            let answer = answer.map_err(|e| match e {
+                Error::Domain(d) => Error::Domain(convert::request_error(&command, d)),
+                other => other,
+            });
+            let _ = outcomes.send((index, org, answer));
+        }
+    }
+
     async fn answer(
         &self,
         caller: Result<Caller, Status>,
@@ -81,6 +136,9 @@ impl<L: EventLog> RegistryService<L> {
 
 /// The outcome of one import item: its index, its organisation as sent, what happened.
 type Outcome = (u64, String, Result<Written, Error>);
+
+/// The most import items of one organisation decided together and written as one append.
+const IMPORT_BATCH: usize = 256;
 
 impl<L: EventLog> RegistryService<L> {
     /// Applies an import: the items of each organisation in the order sent, organisations side by
@@ -122,8 +180,16 @@ impl<L: EventLog> RegistryService<L> {
                 let (tx, mut rx) = mpsc::channel::<(u64, String, ImportItem)>(64);
                 let (service, caller, outcomes) = (self.clone(), caller.clone(), outcomes_tx.clone());
                 tasks.spawn(async move {
-                    while let Some((i, org, item)) = rx.recv().await {
-                        let _ = outcomes.send((i, org, service.write(&caller, item).await));
+                    // Whatever queued up for this organisation is decided together and appended once.
+                    while let Some(first) = rx.recv().await {
+                        let mut batch = vec![first];
+                        while batch.len() < IMPORT_BATCH {
+                            match rx.try_recv() {
+                                Ok(next) => batch.push(next),
+                                Err(_) => break,
+                            }
+                        }
+                        service.write_batch(&caller, batch, &outcomes).await;
                     }
                 });
                 tx

@@ -236,3 +236,41 @@ async fn erasure_shreds_personal_data_and_keeps_the_facts() {
     assert!(loaded.events.iter().any(|(_, env)| matches!(env.event, Event::MemberDataErased(_))));
     assert_eq!(loaded.state.names().unwrap().legal, "Tire Süt Kooperatifi");
 }
+
+/// Guards: a batch is decided in order on the state the commands before left, appended once, and
+/// answered per command as if each had run alone; a refused command in the middle changes nothing
+/// for the others; the same batch again writes nothing and gets the same answers.
+#[tokio::test]
+async fn a_batch_is_decided_in_order_and_answered_per_command() {
+    let f = fixture();
+    let org = OrgId::new_v7();
+    let batch = vec![
+        (meta(None), Command::Register(registered(org))),
+        (meta(None), Command::AllocateSurplus(allocation_of(2022, "20000", "180000"))),
+        // The same year again: refused, with its field.
+        (meta(None), Command::AllocateSurplus(allocation_of(2022, "20000", "180000"))),
+        (meta(None), Command::AllocateSurplus(allocation_of(2023, "10000", "190000"))),
+    ];
+    let answers = f.registry.execute_batch(&admin(), org, batch.clone()).await;
+    let ok: Vec<_> = answers.iter().map(|a| a.as_ref().map(|w| (w.first_position, w.last_position))).collect();
+    assert_eq!(ok[0].as_ref().unwrap(), &(0, 0));
+    assert_eq!(ok[1].as_ref().unwrap(), &(1, 1));
+    let Err(Error::Domain(imece_domain::Error::Refused { field, .. })) = &answers[2] else {
+        panic!("{:?}", answers[2])
+    };
+    assert_eq!(field, "fiscal_year");
+    // 2023 keeps 5 % in the legal reserve: recorded with its finding, in the same append.
+    let last = answers[3].as_ref().unwrap();
+    assert_eq!((last.first_position, last.last_position, last.findings.len()), (2, 3, 1));
+    assert_eq!(f.registry.load(org).await.unwrap().version(), Some(3));
+
+    let again = f.registry.execute_batch(&admin(), org, batch).await;
+    for (i, (first, second)) in answers.iter().zip(&again).enumerate() {
+        match (first, second) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "command {i}"),
+            (Err(_), Err(_)) => {}
+            other => panic!("command {i}: {other:?}"),
+        }
+    }
+    assert_eq!(f.registry.load(org).await.unwrap().version(), Some(3));
+}
