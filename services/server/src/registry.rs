@@ -124,6 +124,36 @@ impl<L: EventLog> Registry<L> {
         Ok(Current { version: loaded.version(), state: loaded.state, registered_by })
     }
 
+    /// The events a request decided, with their metadata, as the log stores them; their ids are
+    /// derived from the request id.
+    fn encode(
+        &self,
+        caller: &Caller,
+        request_id: Uuid,
+        jurisdiction: imece_domain::CountryCode,
+        events: &[Event],
+    ) -> Result<Vec<NewEvent>, Error> {
+        let mut encoded_events = Vec::with_capacity(events.len());
+        for (i, event) in events.iter().enumerate() {
+            let metadata = Metadata {
+                actor: Actor { kind: ActorKind::User, id: caller.name.clone() },
+                correlation_id: CorrelationId::from(request_id),
+                causation_id: None,
+                jurisdiction,
+                visibility: event.visibility(),
+                origin: Origin { node: self.node.clone(), position: None },
+            };
+            let encoded = Envelope::new(event.clone(), metadata)?.encode()?;
+            encoded_events.push(NewEvent {
+                id: event_id(request_id, i),
+                event_type: encoded.event_type,
+                data: encoded.data.into(),
+                metadata: encoded.metadata.into(),
+            });
+        }
+        Ok(encoded_events)
+    }
+
     /// An organisation's state and stream version, from memory when the registry has it.
     pub async fn state(&self, org: OrgId) -> Result<(Organisation, Option<u64>), Error> {
         let slot = self.slot(org);
@@ -195,24 +225,7 @@ impl<L: EventLog> Registry<L> {
         let jurisdiction = after
             .jurisdiction()
             .ok_or_else(|| Error::Stored(format!("organisation {org} has no seat, so no jurisdiction")))?;
-        let mut new_events = Vec::with_capacity(events.len());
-        for (i, event) in events.iter().enumerate() {
-            let metadata = Metadata {
-                actor: Actor { kind: ActorKind::User, id: caller.name.clone() },
-                correlation_id: CorrelationId::from(meta.request_id),
-                causation_id: None,
-                jurisdiction,
-                visibility: event.visibility(),
-                origin: Origin { node: self.node.clone(), position: None },
-            };
-            let encoded = Envelope::new(event.clone(), metadata)?.encode()?;
-            new_events.push(NewEvent {
-                id: event_id(meta.request_id, i),
-                event_type: encoded.event_type,
-                data: encoded.data.into(),
-                metadata: encoded.metadata.into(),
-            });
-        }
+        let new_events = self.encode(caller, meta.request_id, jurisdiction, &events)?;
         let expected = current.version.map_or(ExpectedVersion::NoStream, ExpectedVersion::Exact);
         let next_version = current.version.map_or(0, |v| v + 1);
         match self.log.append(&stream_of(org)?, expected, new_events).await {
@@ -357,23 +370,7 @@ impl<L: EventLog> Registry<L> {
             events.iter().for_each(|e| after.apply(e));
             let jurisdiction = after.jurisdiction()?;
             let start = new_events.len();
-            for (k, event) in events.iter().enumerate() {
-                let metadata = Metadata {
-                    actor: Actor { kind: ActorKind::User, id: caller.name.clone() },
-                    correlation_id: CorrelationId::from(meta.request_id),
-                    causation_id: None,
-                    jurisdiction,
-                    visibility: event.visibility(),
-                    origin: Origin { node: self.node.clone(), position: None },
-                };
-                let encoded = Envelope::new(event.clone(), metadata).ok()?.encode().ok()?;
-                new_events.push(NewEvent {
-                    id: event_id(meta.request_id, k),
-                    event_type: encoded.event_type,
-                    data: encoded.data.into(),
-                    metadata: encoded.metadata.into(),
-                });
-            }
+            new_events.extend(self.encode(caller, meta.request_id, jurisdiction, &events).ok()?);
             state = after;
             version = Some(version.map_or(0, |v| v + 1) + events.len() as u64 - 1);
             registered_by = registered_by.or_else(|| Some(caller.name.clone()));

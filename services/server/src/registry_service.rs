@@ -40,15 +40,19 @@ impl<L: EventLog> RegistryService<L> {
         RegistryService { registry }
     }
 
+    /// Seals an enrolment's personal data (only for callers who may write at all), making it a
+    /// command.
+    fn seal(&self, caller: &Caller, enrolment: convert::Enrolment) -> Result<Write, Error> {
+        caller.require_writer().map_err(|s| Error::PermissionDenied(s.message().to_owned()))?;
+        let keys = self.registry.keys();
+        enrolment.seal(|person, fields| people::seal(keys, person, fields))
+    }
+
     /// Decides and appends one converted request, as its RPC or as an import item would.
     async fn write(&self, caller: &Caller, item: ImportItem) -> Result<Written, Error> {
         let write = match item {
             ImportItem::Write(write) => *write,
-            ImportItem::Enrolment(enrolment) => {
-                caller.require_writer().map_err(|s| Error::PermissionDenied(s.message().to_owned()))?;
-                let keys = self.registry.keys();
-                enrolment.seal(|person, fields| people::seal(keys, person, fields))?
-            }
+            ImportItem::Enrolment(enrolment) => self.seal(caller, enrolment)?,
             ImportItem::Erasure(erasure) => {
                 let (org, meta) = (erasure.organisation(), erasure.meta());
                 // The registry names the key it destroys.
@@ -83,19 +87,12 @@ impl<L: EventLog> RegistryService<L> {
                     let _ = outcomes.send((index, org, self.write(caller, item).await));
                 }
                 ImportItem::Write(write) => pending.push((index, org, *write)),
-                ImportItem::Enrolment(enrolment) => {
-                    let keys = self.registry.keys();
-                    match caller
-                        .require_writer()
-                        .map_err(|s| Error::PermissionDenied(s.message().to_owned()))
-                        .and_then(|()| enrolment.seal(|person, fields| people::seal(keys, person, fields)))
-                    {
-                        Ok(write) => pending.push((index, org, write)),
-                        Err(e) => {
-                            let _ = outcomes.send((index, org, Err(e)));
-                        }
+                ImportItem::Enrolment(enrolment) => match self.seal(caller, enrolment) {
+                    Ok(write) => pending.push((index, org, write)),
+                    Err(e) => {
+                        let _ = outcomes.send((index, org, Err(e)));
                     }
-                }
+                },
             }
         }
         self.flush(caller, &mut pending, outcomes).await;
