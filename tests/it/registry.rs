@@ -233,3 +233,40 @@ async fn an_oversized_message_is_refused_and_the_node_keeps_serving() {
     client.register_organisation(authed(ok, ADMIN)).await.expect("still serving");
     node.stop().await;
 }
+
+/// Guards: the command line's writes reach the node and are safe to run again with their request
+/// id; a refused one is an error, not a success.
+#[tokio::test]
+async fn the_command_line_writes_and_retries() {
+    let mut node = TestNode::start().await;
+    let addr = format!("http://{}", node.addr);
+    let org = uuid::Uuid::now_v7().to_string();
+    let run = |args: Vec<String>| {
+        let mut full = vec!["imece".to_owned(), "org".to_owned()];
+        full.extend(args);
+        full.extend(["--addr".to_owned(), addr.clone(), "--token".to_owned(), ADMIN.to_owned()]);
+        tokio::task::spawn_blocking(move || imece::cli::run(full.into_iter().map(Into::into)))
+    };
+    let words = |s: &str| s.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+    let register = format!(
+        "register --name Tempo --country IT --lau IT_035033 --nuts3 ITH53 --nace 88.99 --legal-form cooperativa \
+         --type multi-stakeholder --founded 2020-01-15 --registered 2020-02-01 --founders 9 --id {org}"
+    );
+    run(words(&register)).await.unwrap().expect("registered");
+    let admit = format!(
+        "admit {org} --name Giulia --sex female --category worker --on 2021-03-01 --capital 200 --currency EUR \
+         --request-id 0190b1c6-0000-7000-8000-0000000000cc"
+    );
+    run(words(&admit)).await.unwrap().expect("admitted");
+    run(words(&admit)).await.unwrap().expect("admitted again: a retry");
+    let bad = format!(
+        "surplus {org} --on 2025-04-20 --fiscal-year 2024 --surplus 100 --currency EUR --item legal_reserve=10"
+    );
+    assert!(run(words(&bad)).await.unwrap().is_err(), "items that do not add up are refused");
+
+    let mut client = RegistryClient::new(node.channel().await);
+    let summary = client.get_organisation(authed(pb::GetOrganisationRequest { organisation_id: org }, ADMIN)).await;
+    let summary = summary.unwrap().into_inner();
+    assert_eq!((summary.members, summary.stream_version), (1, 2));
+    node.stop().await;
+}

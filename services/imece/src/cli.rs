@@ -33,9 +33,9 @@ enum Command {
         #[arg(long)]
         serve: bool,
     },
-    /// Read an organisation from a running node.
+    /// Record facts about organisations on a running node, and read them.
     #[command(subcommand)]
-    Org(OrgCommand),
+    Org(Box<OrgCommand>),
     /// Work on the embedded event log directly.
     #[command(subcommand)]
     Log(LogCommand),
@@ -57,6 +57,42 @@ struct NodeArgs {
 
 #[derive(Debug, Subcommand)]
 enum OrgCommand {
+    /// Register a cooperative.
+    Register {
+        #[command(flatten)]
+        node: NodeArgs,
+        #[command(flatten)]
+        write: crate::client::WriteArgs,
+        #[command(flatten)]
+        fact: crate::client::RegisterFact,
+    },
+    /// Enrol a person and admit them as a member.
+    Admit {
+        #[command(flatten)]
+        node: NodeArgs,
+        #[command(flatten)]
+        write: crate::client::WriteArgs,
+        #[command(flatten)]
+        fact: crate::client::AdmitFact,
+    },
+    /// Record an ordinary general assembly: its call and its attendance.
+    Assembly {
+        #[command(flatten)]
+        node: NodeArgs,
+        #[command(flatten)]
+        write: crate::client::WriteArgs,
+        #[command(flatten)]
+        fact: crate::client::AssemblyFact,
+    },
+    /// Record how a year's surplus was shared.
+    Surplus {
+        #[command(flatten)]
+        node: NodeArgs,
+        #[command(flatten)]
+        write: crate::client::WriteArgs,
+        #[command(flatten)]
+        fact: crate::client::SurplusFact,
+    },
     /// An organisation's summary: names, status, seat country, members, organs.
     Show {
         #[command(flatten)]
@@ -163,7 +199,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<()> {
         match cli.command {
             Command::Serve(args) => serve(args).await,
             Command::Demo { data_dir, serve } => demo_command(data_dir, serve).await,
-            Command::Org(command) => org_command(command).await,
+            Command::Org(command) => org_command(*command).await,
             Command::Log(command) => log_command(command).await,
         }
     })
@@ -302,6 +338,13 @@ fn with_token<T>(message: T, bearer: &MetadataBearer) -> tonic::Request<T> {
     request
 }
 
+/// The second request of a pair failed after the first was recorded: say how to finish it.
+fn second_failed(status: tonic::Status, first: &str, request_id: &str) -> anyhow::Error {
+    explain(status).context(format!(
+        "{first} was recorded; correct the command and run it again with --request-id {request_id} to finish"
+    ))
+}
+
 /// A gRPC status as a person can act on it: the code, the message, and the fields at fault.
 fn explain(status: tonic::Status) -> anyhow::Error {
     use tonic_types::StatusExt;
@@ -311,12 +354,63 @@ fn explain(status: tonic::Status) -> anyhow::Error {
             text.push_str(&format!("\n  field {}: {}", v.field, v.description));
         }
     }
+    if let Some(failure) = status.get_details_precondition_failure() {
+        for v in failure.violations {
+            text.push_str(&format!("\n  field {}: {}", v.subject, v.description));
+        }
+    }
     anyhow::anyhow!(text)
 }
 
 async fn org_command(command: OrgCommand) -> anyhow::Result<()> {
+    use crate::client::print_reply;
     use imece_proto::v1 as pb;
+    let id_of = |h: &Option<pb::CommandHeader>| {
+        h.as_ref().map(|h| (h.organisation_id.clone(), h.request_id.clone())).unwrap_or_default()
+    };
     match command {
+        OrgCommand::Register { node, mut write, fact } => {
+            let (mut client, bearer) = connect(&node).await?;
+            let request = fact.request(&mut write)?;
+            let (org, request_id) = id_of(&request.header);
+            let reply = client.register_organisation(with_token(request, &bearer)).await.map_err(explain)?.into_inner();
+            print_reply("registered", &org, &request_id, &reply, node.json);
+            Ok(())
+        }
+        OrgCommand::Admit { node, mut write, fact } => {
+            let (mut client, bearer) = connect(&node).await?;
+            let (enrol, admit) = fact.requests(&mut write)?;
+            let (org, request_id) = id_of(&enrol.header);
+            client.enrol_person(with_token(enrol, &bearer)).await.map_err(explain)?;
+            let reply = client
+                .admit_member(with_token(admit, &bearer))
+                .await
+                .map_err(|s| second_failed(s, "the person's enrolment", &request_id))?
+                .into_inner();
+            print_reply("admitted", &org, &request_id, &reply, node.json);
+            Ok(())
+        }
+        OrgCommand::Assembly { node, mut write, fact } => {
+            let (mut client, bearer) = connect(&node).await?;
+            let (convene, held) = fact.requests(&mut write)?;
+            let (org, request_id) = id_of(&convene.header);
+            client.convene_assembly(with_token(convene, &bearer)).await.map_err(explain)?;
+            let reply = client
+                .record_assembly(with_token(held, &bearer))
+                .await
+                .map_err(|s| second_failed(s, "the assembly's call", &request_id))?
+                .into_inner();
+            print_reply("assembly recorded", &org, &request_id, &reply, node.json);
+            Ok(())
+        }
+        OrgCommand::Surplus { node, mut write, fact } => {
+            let (mut client, bearer) = connect(&node).await?;
+            let request = fact.request(&mut write)?;
+            let (org, request_id) = id_of(&request.header);
+            let reply = client.allocate_surplus(with_token(request, &bearer)).await.map_err(explain)?.into_inner();
+            print_reply("surplus allocation recorded", &org, &request_id, &reply, node.json);
+            Ok(())
+        }
         OrgCommand::Show { node, id } => {
             let (mut client, bearer) = connect(&node).await?;
             let org = client
@@ -508,4 +602,15 @@ async fn demo(dir: &DataDir) -> anyhow::Result<()> {
     print_events(&events);
     println!("the log in {} holds {head} events", dir.data_dir.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Guards: the command line is well-formed (clap checks names, groups and defaults).
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
 }
