@@ -1,13 +1,13 @@
-//! The command line: `imece log …` works on the embedded event log directly.
+//! The command line: a node (`serve`, `demo`), its client (`org …`), and read-only tools for the
+//! embedded log (`log …`).
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use bytes::Bytes;
 use clap::{Args, Parser, Subcommand};
-use imece_log::{Direction, EventLog, ExpectedVersion, NewEvent, RecordedEvent, StreamFrom, StreamId};
+use imece_log::{Direction, EventLog, RecordedEvent, StreamFrom, StreamId};
 use imece_log_embedded::EmbeddedLog;
 
 /// imece: an event-sourced registry for cooperatives and the social economy.
@@ -36,7 +36,7 @@ enum Command {
     /// Record facts about organisations on a running node, and read them.
     #[command(subcommand)]
     Org(Box<OrgCommand>),
-    /// Work on the embedded event log directly.
+    /// Read the embedded event log directly, while no node holds it.
     #[command(subcommand)]
     Log(LogCommand),
 }
@@ -140,11 +140,6 @@ struct DataDir {
 
 #[derive(Debug, Subcommand)]
 enum LogCommand {
-    /// Load a sample of the partner network's founding events, then read them back.
-    Demo {
-        #[command(flatten)]
-        dir: DataDir,
-    },
     /// Open the log and report what opening found: events, streams, segments, time taken.
     Stats {
         #[command(flatten)]
@@ -154,23 +149,6 @@ enum LogCommand {
     Verify {
         #[command(flatten)]
         dir: DataDir,
-    },
-    /// Append one event.
-    Append {
-        #[command(flatten)]
-        dir: DataDir,
-        /// The stream to append to.
-        #[arg(long)]
-        stream: String,
-        /// The event's type, e.g. `OrganisationRegistered.v1`.
-        #[arg(long = "type")]
-        event_type: String,
-        /// The event's data.
-        #[arg(long, default_value = "")]
-        data: String,
-        /// What the stream must be at: `any`, `none` (no stream yet), `exists`, or a version.
-        #[arg(long, default_value = "any")]
-        expect: String,
     },
     /// Print events: of one stream, or of the whole log from a position.
     Read {
@@ -486,7 +464,6 @@ fn open(dir: &DataDir) -> anyhow::Result<EmbeddedLog> {
 
 async fn log_command(command: LogCommand) -> anyhow::Result<()> {
     match command {
-        LogCommand::Demo { dir } => demo(&dir).await,
         LogCommand::Stats { dir } => {
             let log = open(&dir)?;
             let r = log.recovery();
@@ -507,14 +484,6 @@ async fn log_command(command: LogCommand) -> anyhow::Result<()> {
             println!("{n} events read and checked in {:?}: the log is intact", started.elapsed());
             Ok(())
         }
-        LogCommand::Append { dir, stream, event_type, data, expect } => {
-            let expected = parse_expected(&expect)?;
-            let log = open(&dir)?;
-            let stream = StreamId::new(&stream)?;
-            let written = log.append(&stream, expected, vec![NewEvent::new(event_type, data)]).await?;
-            println!("appended to {stream}: version {}, position {}", written.last_version, written.last_position);
-            Ok(())
-        }
         LogCommand::Read { dir, stream, from, limit, backward } => {
             let log = open(&dir)?;
             let events = match stream {
@@ -533,17 +502,6 @@ async fn log_command(command: LogCommand) -> anyhow::Result<()> {
     }
 }
 
-fn parse_expected(s: &str) -> anyhow::Result<ExpectedVersion> {
-    Ok(match s {
-        "any" => ExpectedVersion::Any,
-        "none" => ExpectedVersion::NoStream,
-        "exists" => ExpectedVersion::StreamExists,
-        v => ExpectedVersion::Exact(
-            v.parse().with_context(|| format!("--expect must be any, none, exists or a version number, not {v:?}"))?,
-        ),
-    })
-}
-
 fn print_events(events: &[RecordedEvent]) {
     println!("{:>8}  {:<28} {:>7}  {:<30} data", "position", "stream", "version", "type");
     for e in events {
@@ -556,52 +514,6 @@ fn print_events(events: &[RecordedEvent]) {
             String::from_utf8_lossy(&e.data)
         );
     }
-}
-
-/// A few founding events of the partner network, one stream per organisation.
-const SAMPLE: &[(&str, &str)] = &[
-    (
-        "org-tr-izmir-tire-sut",
-        r#"{"name":"Tire Süt Kooperatifi","city":"İzmir","lau":"35","nuts3":"TR310","nace":"10.51","founders":7}"#,
-    ),
-    (
-        "org-tr-izmir-bostan",
-        r#"{"name":"Bayraklı Mahalle Bostanı Kooperatifi","city":"İzmir","lau":"35","nuts3":"TR310","nace":"01.13","founders":9}"#,
-    ),
-    (
-        "org-it-reggio-coopsociale",
-        r#"{"name":"Cooperativa Sociale Reggiana","city":"Reggio nell'Emilia","lau":"035033","nuts3":"ITH53","nace":"88.99","founders":12}"#,
-    ),
-    (
-        "org-it-leverano-agricola",
-        r#"{"name":"Cooperativa Agricola Leveranese","city":"Leverano","lau":"075037","nuts3":"ITF45","nace":"01.21","founders":15}"#,
-    ),
-    (
-        "org-fr-marseille-scop",
-        r#"{"name":"SCOP Massilia","city":"Marseille","lau":"13055","nuts3":"FRL04","nace":"62.01","founders":5}"#,
-    ),
-];
-
-async fn demo(dir: &DataDir) -> anyhow::Result<()> {
-    let log = open(dir)?;
-    let started = Instant::now();
-    let mut written = 0;
-    for (stream, data) in SAMPLE {
-        let stream = StreamId::new(stream)?;
-        let event = NewEvent::new("OrganisationRegistered.v1", Bytes::from_static(data.as_bytes()));
-        // Registering is idempotent by stream: a second demo run finds the organisations there.
-        match log.append(&stream, ExpectedVersion::NoStream, vec![event]).await {
-            Ok(_) => written += 1,
-            Err(imece_log::Error::WrongExpectedVersion { .. }) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    println!("appended {written} events in {:?} (each synced to disk before it was acknowledged)", started.elapsed());
-    let head = log.head().await?;
-    let events = log.read_all(head.saturating_sub(SAMPLE.len() as u64), SAMPLE.len()).await?;
-    print_events(&events);
-    println!("the log in {} holds {head} events", dir.data_dir.display());
-    Ok(())
 }
 
 #[cfg(test)]
