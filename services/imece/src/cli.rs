@@ -242,15 +242,10 @@ async fn demo_command(data_dir: PathBuf, keep_serving: bool) -> anyhow::Result<(
     let sample = crate::demo::partner_network(2026);
     let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))?.connect().await?;
     let mut client = RegistryClient::new(channel);
-    let bearer: tonic::metadata::MetadataValue<_> = format!("Bearer {token}").parse()?;
-    fn authed<T>(message: T, bearer: &tonic::metadata::MetadataValue<tonic::metadata::Ascii>) -> tonic::Request<T> {
-        let mut request = tonic::Request::new(message);
-        request.metadata_mut().insert("authorization", bearer.clone());
-        request
-    }
+    let bearer: MetadataBearer = format!("Bearer {token}").parse()?;
     let count = sample.items.len();
     let started = Instant::now();
-    let reply = client.import(authed(stream::iter(sample.items), &bearer)).await?.into_inner();
+    let reply = client.import(with_token(stream::iter(sample.items), &bearer)).await?.into_inner();
     let took = started.elapsed();
     println!(
         "loaded {} of {count} records through the Import API in {took:?} ({:.0} records/s), into {}",
@@ -264,7 +259,7 @@ async fn demo_command(data_dir: PathBuf, keep_serving: bool) -> anyhow::Result<(
     println!();
     println!("{:<20} {:<40} {:>8} {:>8} {:<20}", "city", "organisation", "members", "events", "status");
     for org in &sample.organisations {
-        let request = authed(pb::GetOrganisationRequest { organisation_id: org.id.to_string() }, &bearer);
+        let request = with_token(pb::GetOrganisationRequest { organisation_id: org.id.to_string() }, &bearer);
         let summary = client.get_organisation(request).await?.into_inner();
         let status = summary.phase.and_then(|p| p.kind).map_or("?".to_owned(), |k| match k {
             pb::phase::Kind::Going(g) => format!("{:?}", pb::Status::try_from(g.status).unwrap_or_default()),
