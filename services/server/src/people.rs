@@ -27,14 +27,35 @@ impl std::fmt::Debug for PersonalFields {
 
 /// Seals `fields` under `person`'s key (made on first use).
 pub fn seal(keys: &dyn KeyStore, person: PersonRef, fields: &PersonalFields) -> Result<SealedPersonalData, Error> {
-    if fields.full_name.trim().is_empty() {
-        return Err(Error::Domain(imece_domain::Error::Invalid {
-            field: "personal.full_name".into(),
-            rule: "must not be empty".into(),
-        }));
+    seal_all(keys, &[(person, fields)]).pop().unwrap_or_else(|| Err(Error::Keystore("nothing sealed".into())))
+}
+
+/// Seals each person's fields, making the missing keys durable together (one sync for a batch of
+/// new persons). One answer per item, in order.
+pub fn seal_all(keys: &dyn KeyStore, items: &[(PersonRef, &PersonalFields)]) -> Vec<Result<SealedPersonalData, Error>> {
+    let mut answers: Vec<Option<Result<SealedPersonalData, Error>>> = Vec::with_capacity(items.len());
+    let mut plaintexts: Vec<(usize, PersonRef, Vec<u8>)> = Vec::new();
+    for (i, (person, fields)) in items.iter().enumerate() {
+        if fields.full_name.trim().is_empty() {
+            answers.push(Some(Err(Error::Domain(imece_domain::Error::Invalid {
+                field: "personal.full_name".into(),
+                rule: "must not be empty".into(),
+            }))));
+            continue;
+        }
+        match serde_json::to_vec(fields) {
+            Ok(bytes) => {
+                plaintexts.push((i, *person, bytes));
+                answers.push(None);
+            }
+            Err(e) => answers.push(Some(Err(Error::Keystore(format!("encoding personal data: {e}"))))),
+        }
     }
-    let plaintext = serde_json::to_vec(fields).map_err(|e| Error::Keystore(format!("encoding personal data: {e}")))?;
-    keys.seal(person, &plaintext)
+    let batch: Vec<(PersonRef, &[u8])> = plaintexts.iter().map(|(_, p, b)| (*p, b.as_slice())).collect();
+    for ((i, ..), sealed) in plaintexts.iter().zip(keys.seal_all(&batch)) {
+        answers[*i] = Some(sealed);
+    }
+    answers.into_iter().map(|a| a.unwrap_or_else(|| Err(Error::Keystore("nothing sealed".into())))).collect()
 }
 
 /// A person of an organisation as the node may show them.

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use futures_util::StreamExt;
-use imece_domain::PersonKind;
+use imece_domain::{PersonKind, PersonRef};
 use imece_log::EventLog;
 use imece_proto::v1 as pb;
 use tonic::{Request, Response, Status, Streaming};
@@ -80,22 +80,59 @@ impl<L: EventLog> RegistryService<L> {
         outcomes: &tokio::sync::mpsc::UnboundedSender<Outcome>,
     ) {
         let mut pending: Vec<(u64, String, Write)> = Vec::new();
+        let mut run: Vec<(u64, String, ImportItem)> = Vec::new();
         for (index, org, item) in batch {
-            match item {
-                ImportItem::Erasure(_) => {
-                    self.flush(caller, &mut pending, outcomes).await;
-                    let _ = outcomes.send((index, org, self.write(caller, item).await));
-                }
-                ImportItem::Write(write) => pending.push((index, org, *write)),
-                ImportItem::Enrolment(enrolment) => match self.seal(caller, enrolment) {
-                    Ok(write) => pending.push((index, org, write)),
-                    Err(e) => {
-                        let _ = outcomes.send((index, org, Err(e)));
-                    }
-                },
+            if let ImportItem::Erasure(_) = item {
+                // Everything before the erasure is decided first, in order: it destroys a key.
+                self.seal_run(caller, &mut run, &mut pending, outcomes);
+                self.flush(caller, &mut pending, outcomes).await;
+                let _ = outcomes.send((index, org, self.write(caller, item).await));
+            } else {
+                run.push((index, org, item));
             }
         }
+        self.seal_run(caller, &mut run, &mut pending, outcomes);
         self.flush(caller, &mut pending, outcomes).await;
+    }
+
+    /// Turns a run of import items into commands, sealing its enrolments' personal data together:
+    /// the keys of newly enrolled persons cost one sync for the run, not one each.
+    fn seal_run(
+        &self,
+        caller: &Caller,
+        run: &mut Vec<(u64, String, ImportItem)>,
+        pending: &mut Vec<(u64, String, Write)>,
+        outcomes: &tokio::sync::mpsc::UnboundedSender<Outcome>,
+    ) {
+        let items = std::mem::take(run);
+        let personal: Vec<(PersonRef, &people::PersonalFields)> = items
+            .iter()
+            .filter_map(|(_, _, item)| match item {
+                ImportItem::Enrolment(e) => e.personal_data().map(|fields| (e.person(), fields)),
+                _ => None,
+            })
+            .collect();
+        let writer = caller.require_writer().is_ok();
+        let mut sealed =
+            if personal.is_empty() || !writer { Vec::new() } else { people::seal_all(self.registry.keys(), &personal) }
+                .into_iter();
+        for (index, org, item) in items {
+            let write = match item {
+                ImportItem::Write(write) => Ok(*write),
+                ImportItem::Enrolment(enrolment) if writer && enrolment.personal_data().is_some() => {
+                    let answer = sealed.next().expect("one sealed answer per natural person");
+                    enrolment.seal(|_, _| answer)
+                }
+                ImportItem::Enrolment(enrolment) => self.seal(caller, enrolment),
+                ImportItem::Erasure(_) => Err(Error::Stored("an erasure inside a run of import items".into())),
+            };
+            match write {
+                Ok(write) => pending.push((index, org, write)),
+                Err(e) => {
+                    let _ = outcomes.send((index, org, Err(e)));
+                }
+            }
+        }
     }
 
     async fn flush(
