@@ -49,7 +49,11 @@ pub fn run(args: &Args) -> Result<(), BoxError> {
     drop(dir);
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let (commands, imported) = runtime.block_on(async {
+    let (in_process, commands, imported) = runtime.block_on(async {
+        eprintln!("registry in process: single-event commands from {} tasks ...", args.clients);
+        let dir = tempfile::tempdir_in(&args.dir)?;
+        let in_process = in_process(dir.path(), args.clients, duration).await?;
+        drop(dir);
         eprintln!("gRPC: single-event commands from {} clients ...", args.clients);
         let dir = tempfile::tempdir_in(&args.dir)?;
         let commands = commands(dir.path(), args.clients, duration).await?;
@@ -57,11 +61,17 @@ pub fn run(args: &Args) -> Result<(), BoxError> {
         eprintln!("gRPC: import of {} copies of the demo sample ...", args.samples);
         let dir = tempfile::tempdir_in(&args.dir)?;
         let imported = import(dir.path(), args.samples).await?;
-        Ok::<_, BoxError>((commands, imported))
+        Ok::<_, BoxError>((in_process, commands, imported))
     })?;
 
     let raw_rate = raw.events_per_sec();
     let rows = [
+        (
+            format!("single-event commands, registry in process, {} tasks", args.clients),
+            in_process.0,
+            "(the gRPC layer's cost shows against this)",
+            true,
+        ),
         (
             format!("single-event commands, {} gRPC clients", args.clients),
             commands.0,
@@ -95,6 +105,10 @@ pub fn run(args: &Args) -> Result<(), BoxError> {
     println!(
         "- single-event commands: {} commands in {:.1} s (ChangeStatus, each client on its own organisation)",
         commands.1, commands.2
+    );
+    println!(
+        "- registry in process: {} commands in {:.1} s (the same commands decided and appended without gRPC)",
+        in_process.1, in_process.2
     );
     println!("- import: {} events in {:.2} s", imported.2, imported.3);
     println!(
@@ -141,21 +155,18 @@ fn header(org: &str) -> Option<pb::CommandHeader> {
 async fn commands(dir: &std::path::Path, clients: usize, duration: Duration) -> Result<(f64, u64, f64), BoxError> {
     let (url, stop) = start(dir).await?;
     let bearer: MetadataValue<Ascii> = format!("Bearer {TOKEN}").parse()?;
-    let sample = imece::demo::partner_network(11);
-    let registration = sample
-        .items
-        .iter()
-        .find_map(|i| match &i.command {
-            Some(pb::import_request::Command::RegisterOrganisation(r)) => Some(r.clone()),
-            _ => None,
-        })
-        .ok_or("the sample registers no organisation")?;
-    let channel = Channel::from_shared(url)?.connect().await?;
+    let registration = registration()?;
+    // Each client its own connection, as separate programs would have.
+    let mut channels = Vec::with_capacity(clients);
+    for _ in 0..clients {
+        channels.push(Channel::from_shared(url.clone())?.connect().await?);
+    }
     let deadline = Instant::now() + duration;
     let started = Instant::now();
-    let tasks: Vec<_> = (0..clients)
-        .map(|_| {
-            let mut client = RegistryClient::new(channel.clone());
+    let tasks: Vec<_> = channels
+        .into_iter()
+        .map(|channel| {
+            let mut client = RegistryClient::new(channel);
             let bearer = bearer.clone();
             let mut register = registration.clone();
             tokio::spawn(async move {
@@ -187,6 +198,71 @@ async fn commands(dir: &std::path::Path, clients: usize, duration: Duration) -> 
     let secs = started.elapsed().as_secs_f64();
     let _ = stop.send(());
     Ok((total as f64 / secs, total, secs))
+}
+
+/// The registry itself, without gRPC: each task registers an organisation, then changes its
+/// status back and forth, as the gRPC clients do. Returns commands/s, commands, seconds.
+async fn in_process(dir: &std::path::Path, tasks: usize, duration: Duration) -> Result<(f64, u64, f64), BoxError> {
+    use imece_server::auth::{Caller, Role};
+    use imece_server::convert::Write;
+    let log = std::sync::Arc::new(imece_log_embedded::EmbeddedLog::open(dir.join("log"))?);
+    let keys = std::sync::Arc::new(imece_server::keystore::FileKeyStore::open(dir.join("keys"))?);
+    let registry = std::sync::Arc::new(imece_server::registry::Registry::new(
+        log.clone(),
+        keys,
+        imece_domain::NodeId::new("bench")?,
+    ));
+    let registration = registration()?;
+    let deadline = Instant::now() + duration;
+    let started = Instant::now();
+    let workers: Vec<_> = (0..tasks)
+        .map(|_| {
+            let registry = registry.clone();
+            let mut register = registration.clone();
+            tokio::spawn(async move {
+                let caller = Caller { name: "bench".into(), role: Role::Admin };
+                let org = uuid::Uuid::now_v7().to_string();
+                register.header = header(&org);
+                let Write { organisation, meta, command } = Write::try_from(register)?;
+                registry.execute(&caller, organisation, meta, command).await?;
+                let mut done = 0u64;
+                let mut suspended = false;
+                while Instant::now() < deadline {
+                    suspended = !suspended;
+                    let status = if suspended { pb::Status::Suspended } else { pb::Status::Active };
+                    let change = pb::ChangeStatusRequest {
+                        header: header(&org),
+                        occurred_on: "2025-06-30".into(),
+                        status: status as i32,
+                        reason: None,
+                    };
+                    let Write { organisation, meta, command } = Write::try_from(change)?;
+                    registry.execute(&caller, organisation, meta, command).await?;
+                    done += 1;
+                }
+                Ok::<u64, Box<dyn std::error::Error + Send + Sync>>(done)
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for w in workers {
+        total += w.await?.map_err(|e| e.to_string())?;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    drop((registry, log));
+    Ok((total as f64 / secs, total, secs))
+}
+
+/// The first organisation the demo sample registers.
+fn registration() -> Result<pb::RegisterOrganisationRequest, BoxError> {
+    Ok(imece::demo::partner_network(11)
+        .items
+        .iter()
+        .find_map(|i| match &i.command {
+            Some(pb::import_request::Command::RegisterOrganisation(r)) => Some(r.clone()),
+            _ => None,
+        })
+        .ok_or("the sample registers no organisation")?)
 }
 
 /// Streams `samples` copies of the demo sample through `Import`. Returns events/s, records,

@@ -86,15 +86,46 @@ impl Metadata {
         Ok(())
     }
 
-    /// The metadata as JSON bytes, with the version of their shape.
+    /// The metadata as JSON bytes, with the version of their shape. Keys are written in
+    /// alphabetical order at every level, as they always were: the same metadata is always the same
+    /// bytes, which the log's idempotent retries compare.
     pub fn encode(&self) -> Result<Vec<u8>> {
-        let codec =
-            |e: serde_json::Error| Error::Codec { action: "encode", what: "metadata".into(), reason: e.to_string() };
-        let mut value = serde_json::to_value(self).map_err(codec)?;
-        if let serde_json::Value::Object(map) = &mut value {
-            map.insert("v".into(), METADATA_VERSION.into());
+        #[derive(Serialize)]
+        struct Wire<'a> {
+            actor: WireActor<'a>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            causation_id: Option<&'a CausationId>,
+            correlation_id: &'a CorrelationId,
+            jurisdiction: &'a CountryCode,
+            origin: WireOrigin<'a>,
+            v: u64,
+            visibility: Visibility,
         }
-        serde_json::to_vec(&value).map_err(codec)
+        #[derive(Serialize)]
+        struct WireActor<'a> {
+            id: &'a str,
+            kind: ActorKind,
+        }
+        #[derive(Serialize)]
+        struct WireOrigin<'a> {
+            node: &'a NodeId,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            position: Option<u64>,
+        }
+        let wire = Wire {
+            actor: WireActor { id: &self.actor.id, kind: self.actor.kind },
+            causation_id: self.causation_id.as_ref(),
+            correlation_id: &self.correlation_id,
+            jurisdiction: &self.jurisdiction,
+            origin: WireOrigin { node: &self.origin.node, position: self.origin.position },
+            v: METADATA_VERSION,
+            visibility: self.visibility,
+        };
+        serde_json::to_vec(&wire).map_err(|e| Error::Codec {
+            action: "encode",
+            what: "metadata".into(),
+            reason: e.to_string(),
+        })
     }
 
     /// Metadata from the bytes [`Metadata::encode`] wrote.
@@ -142,5 +173,36 @@ impl Envelope {
     /// envelopes are not checked again: they were when written.
     pub fn decode(event_type: &str, data: &[u8], metadata: &[u8]) -> Result<Self> {
         Ok(Envelope { event: Event::decode(event_type, data)?, metadata: Metadata::decode(metadata)? })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// How metadata was encoded before: through a JSON value, whose keys are sorted at every level.
+    fn encoded_through_a_value(m: &Metadata) -> Vec<u8> {
+        let mut value = serde_json::to_value(m).unwrap();
+        value.as_object_mut().unwrap().insert("v".into(), METADATA_VERSION.into());
+        serde_json::to_vec(&value).unwrap()
+    }
+
+    #[test]
+    fn metadata_encodes_to_the_same_bytes_as_it_always_did() {
+        let mut m = Metadata {
+            actor: Actor { kind: ActorKind::User, id: "union-clerk \"7\"".into() },
+            correlation_id: CorrelationId::from(uuid::Uuid::from_u128(7)),
+            causation_id: None,
+            jurisdiction: CountryCode::parse("IT").unwrap(),
+            visibility: Visibility::Public,
+            origin: Origin { node: NodeId::new("reggio-emilia").unwrap(), position: None },
+        };
+        assert_eq!(m.encode().unwrap(), encoded_through_a_value(&m));
+        m.causation_id = Some(CausationId::from(uuid::Uuid::from_u128(9)));
+        m.origin.position = Some(42);
+        m.actor.kind = ActorKind::Node;
+        m.visibility = Visibility::HomeOnly;
+        assert_eq!(m.encode().unwrap(), encoded_through_a_value(&m));
+        assert_eq!(Metadata::decode(&m.encode().unwrap()).unwrap(), m);
     }
 }

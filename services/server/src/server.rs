@@ -105,13 +105,24 @@ impl Node {
                 auth.clone(),
             ))
             .add_service(tonic::service::interceptor::InterceptedService::new(MembersServer::new(registry), auth))
-            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+            .serve_with_incoming_shutdown(incoming(listener), shutdown)
             .await
             .map_err(|e| Error::Server(e.to_string()))?;
         tracing::info!("stopped accepting calls; closing the log");
         drop(log);
         Ok(())
     }
+}
+
+/// Accepted connections, each with Nagle's algorithm off: a reply is sent when written, not held
+/// back to be merged with the next (the server's `tcp_nodelay` applies only to its own listener).
+fn incoming(listener: TcpListener) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use tokio_stream::StreamExt;
+    TcpListenerStream::new(listener).map(|accepted| {
+        let stream = accepted?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    })
 }
 
 /// Completes on SIGINT or SIGTERM.
