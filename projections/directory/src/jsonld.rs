@@ -9,7 +9,7 @@ use crate::Entry;
 /// The schema.org namespace.
 pub const SCHEMA: &str = "https://schema.org/";
 /// The ESSGlobal vocabulary namespace.
-pub const ESSGLOBAL: &str = "https://w3id.org/essglobal/voc/v2/";
+pub const ESSGLOBAL: &str = "http://purl.org/essglobal/vocab/";
 
 /// `entries` as one JSON-LD document: an `@context` with the `schema`, `essglobal` and `xsd`
 /// prefixes, and a `@graph` with one `schema:Organization` (and `essglobal:SSEInitiative`) per
@@ -20,8 +20,9 @@ pub const ESSGLOBAL: &str = "https://w3id.org/essglobal/voc/v2/";
 /// with the org-id.guide prefix as `schema:propertyID`), the seat (`schema:address`, a
 /// `schema:PostalAddress` with `schema:addressCountry` and the LAU and NUTS 3 codes as
 /// identifiers), founding and dissolution dates, the legal form (`essglobal:legalForm`), the
-/// primary NACE activity (`essglobal:economicSector`), the family (`essglobal:typology`), the
-/// cooperative type (`essglobal:baseMembershipType`), and affiliations (`schema:memberOf`).
+/// primary NACE activity (`essglobal:economicSector`), the business model (`essglobal:qualifier`),
+/// the social-economy family and the cooperative type (`schema:additionalType`, as text: ESSGlobal's
+/// own typology lists are not mapped yet), and affiliations (`schema:memberOf`).
 /// Codes are `schema:DefinedTerm`s with their code list and edition. Nothing about persons: the
 /// directory holds none, and no street address.
 pub fn to_json_ld(entries: &[Entry]) -> Value {
@@ -100,7 +101,7 @@ fn node(e: &Entry) -> Value {
             "schema:name": e.legal_form.national,
         },
         "essglobal:economicSector": term(&e.activity.code, edition(&e.activity, "NACE"), None),
-        "essglobal:typology": family(e.family),
+        "schema:additionalType": [family(e.family)],
     });
     if let Some(elf) = &e.legal_form.elf {
         n["essglobal:legalForm"]["schema:termCode"] = json!(elf.code);
@@ -114,7 +115,7 @@ fn node(e: &Entry) -> Value {
         n["schema:identifier"] = e.external_ids.iter().map(|id| property(id.scheme().prefix(), id.id())).collect();
     }
     if let Some(t) = e.cooperative_type {
-        n["essglobal:baseMembershipType"] = json!(membership(t));
+        n["schema:additionalType"].as_array_mut().expect("made as an array above").push(json!(membership(t)));
     }
     if let Some(model) = &e.business_model {
         n["essglobal:qualifier"] = term(&model.code, edition(model, "ESSGlobal"), None);

@@ -445,7 +445,7 @@ fn json_ld_is_an_open_data_document_without_personal_data() {
     let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
 
     assert_eq!(doc["@context"]["schema"], "https://schema.org/");
-    assert_eq!(doc["@context"]["essglobal"], "https://w3id.org/essglobal/voc/v2/");
+    assert_eq!(doc["@context"]["essglobal"], "http://purl.org/essglobal/vocab/");
     let graph = doc["@graph"].as_array().unwrap();
     assert_eq!(graph.len(), 3);
     let by_name = |name: &str| graph.iter().find(|n| n["schema:name"] == name).unwrap().clone();
@@ -464,7 +464,7 @@ fn json_ld_is_an_open_data_document_without_personal_data() {
     assert_eq!(reggio["essglobal:legalForm"]["schema:termCode"], "AB12");
     assert_eq!(reggio["essglobal:economicSector"]["schema:termCode"], "88.99");
     assert_eq!(reggio["essglobal:economicSector"]["schema:inDefinedTermSet"], "NACE Rev. 2");
-    assert_eq!(reggio["essglobal:baseMembershipType"], "Multi-stakeholders");
+    assert_eq!(reggio["schema:additionalType"][1], "Multi-stakeholders");
     assert_eq!(reggio["schema:memberOf"][0]["schema:name"], "Legacoop");
     assert!(reggio.get("schema:dissolutionDate").is_none());
 
