@@ -75,7 +75,12 @@ pub struct Registry<L> {
     rules: RuleBook,
     node: NodeId,
     current: std::sync::Mutex<std::collections::HashMap<OrgId, Slot>>,
+    max_states: usize,
 }
+
+/// How many organisations' states a registry keeps in memory by default. Past it, states no
+/// command is using are dropped, and read from the log again when next needed.
+pub const MAX_CACHED_STATES: usize = 50_000;
 
 impl<L> std::fmt::Debug for Registry<L> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -85,7 +90,25 @@ impl<L> std::fmt::Debug for Registry<L> {
 
 impl<L: EventLog> Registry<L> {
     pub fn new(log: Arc<L>, keys: Arc<dyn KeyStore>, node: NodeId) -> Self {
-        Registry { log, keys, rules: RuleBook::standard(), node, current: Default::default() }
+        Registry {
+            log,
+            keys,
+            rules: RuleBook::standard(),
+            node,
+            current: Default::default(),
+            max_states: MAX_CACHED_STATES,
+        }
+    }
+
+    /// Keeps at most `max` organisations' states in memory (at least one).
+    pub fn with_max_states(mut self, max: usize) -> Self {
+        self.max_states = max.max(1);
+        self
+    }
+
+    /// How many organisations' states are in memory now.
+    pub fn cached_states(&self) -> usize {
+        self.current.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len()
     }
 
     /// The keystore that seals personal data.
@@ -115,6 +138,19 @@ impl<L: EventLog> Registry<L> {
 
     fn slot(&self, org: OrgId) -> Slot {
         let mut slots = self.current.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(slot) = slots.get(&org) {
+            return slot.clone();
+        }
+        if slots.len() >= self.max_states {
+            // Make a tenth of the room at once, from states no command holds (only the map has
+            // them): a command in flight keeps its state, and a dropped one is read again.
+            let room = (self.max_states / 10).max(1);
+            let idle: Vec<OrgId> =
+                slots.iter().filter(|(_, s)| Arc::strong_count(s) == 1).map(|(id, _)| *id).take(room).collect();
+            for id in idle {
+                slots.remove(&id);
+            }
+        }
         slots.entry(org).or_default().clone()
     }
 

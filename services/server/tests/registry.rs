@@ -274,3 +274,36 @@ async fn a_batch_is_decided_in_order_and_answered_per_command() {
     }
     assert_eq!(f.registry.load(org).await.unwrap().version(), Some(3));
 }
+
+/// Guards: the registry keeps a bounded number of states in memory; a dropped state is read again
+/// from the log, with its version, so later commands are decided on the whole history.
+#[tokio::test]
+async fn states_past_the_cap_are_dropped_and_read_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Arc::new(EmbeddedLog::open(dir.path().join("log")).unwrap());
+    let keys: Arc<dyn KeyStore> = Arc::new(FileKeyStore::open(dir.path().join("keys")).unwrap());
+    let registry = Registry::new(log, keys, NodeId::new("izmir").unwrap()).with_max_states(4);
+    let orgs: Vec<OrgId> = (0..10).map(|_| OrgId::new_v7()).collect();
+    for org in &orgs {
+        registry.execute(&admin(), *org, meta(None), Command::Register(registered(*org))).await.unwrap();
+        assert!(registry.cached_states() <= 4, "{}", registry.cached_states());
+    }
+    // The first organisation's state was dropped: it is read again, at its version.
+    let stale = registry
+        .execute(&admin(), orgs[0], meta(Some(5)), Command::AllocateSurplus(allocation("20000", "180000")))
+        .await
+        .unwrap_err();
+    assert!(stale.to_string().contains("version"), "{stale}");
+    let written = registry
+        .execute(&admin(), orgs[0], meta(Some(0)), Command::AllocateSurplus(allocation("20000", "180000")))
+        .await
+        .unwrap();
+    assert_eq!(written.stream_version, 1);
+    // Deciding again on the reloaded state: the same fiscal year cannot be allocated twice.
+    let twice = registry
+        .execute(&admin(), orgs[0], meta(None), Command::AllocateSurplus(allocation("20000", "180000")))
+        .await
+        .unwrap_err();
+    assert!(matches!(twice, imece_server::Error::Domain(imece_domain::Error::Refused { .. })), "{twice}");
+    assert!(registry.cached_states() <= 4);
+}
