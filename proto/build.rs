@@ -5,8 +5,14 @@ use std::path::PathBuf;
 
 use prost::Message;
 
-const PROTOS: &[&str] =
-    &["imece/v1/common.proto", "imece/v1/log.proto", "imece/v1/registry.proto", "imece/v1/members.proto"];
+const PROTOS: &[&str] = &[
+    "imece/v1/common.proto",
+    "imece/v1/log.proto",
+    "imece/v1/registry.proto",
+    "imece/v1/members.proto",
+    "imece/v1/indicators.proto",
+    "imece/v1/projections.proto",
+];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     for proto in PROTOS {

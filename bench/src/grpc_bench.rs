@@ -125,6 +125,7 @@ async fn start(dir: &std::path::Path) -> Result<(String, tokio::sync::oneshot::S
         data_dir: dir.to_owned(),
         node: "bench".into(),
         tls: None,
+        reference: Default::default(),
         tokens: vec![TokenConfig { token: TOKEN.into(), name: "bench".into(), role: RoleConfig::Admin, scope: vec![] }],
     };
     let node = imece_server::Node::bind(config).await?;

@@ -40,6 +40,7 @@ pub fn config(data_dir: &Path) -> Config {
         data_dir: data_dir.to_owned(),
         node: "test-node".to_owned(),
         tls: None,
+        reference: Default::default(),
         tokens: vec![
             token(ADMIN, "test admin", RoleConfig::Admin, &[]),
             token(REGISTRAR, "test registrar", RoleConfig::Registrar, &["union:tmkb"]),

@@ -75,6 +75,17 @@ pub enum OrgStatus {
 }
 
 impl OrgStatus {
+    /// Every status.
+    pub const ALL: [OrgStatus; 7] = [
+        OrgStatus::Active,
+        OrgStatus::Inactive,
+        OrgStatus::Suspended,
+        OrgStatus::UnderAdministration,
+        OrgStatus::InLiquidation,
+        OrgStatus::Liquidated,
+        OrgStatus::MergedAway,
+    ];
+
     /// The status as its snake_case name (`in_liquidation`).
     pub fn as_str(self) -> &'static str {
         match self {

@@ -17,10 +17,12 @@ use crate::{Error, Projection, Result};
 /// How a [`Projector`] batches and snapshots.
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// Store a snapshot once this many events were applied since the last one. Default 1000.
+    /// Store a snapshot once this many events were applied since the last one. Default 1,000,000:
+    /// a snapshot writes the whole state, so during a catch-up it is paced by events, and while
+    /// live by time.
     pub snapshot_every_events: u64,
     /// Store a snapshot once this much time passed since the last one, if anything changed.
-    /// Default 10 s.
+    /// Default 30 s: a crash replays at most that much of the log.
     pub snapshot_interval: Duration,
     /// The most events applied under one hold of the write lock: queries wait at most one batch.
     /// Default 256.
@@ -29,7 +31,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { snapshot_every_events: 1000, snapshot_interval: Duration::from_secs(10), batch_size: 256 }
+        Options { snapshot_every_events: 1_000_000, snapshot_interval: Duration::from_secs(30), batch_size: 256 }
     }
 }
 
@@ -229,6 +231,11 @@ impl<P: Projection> Projector<P> {
     /// read.
     pub async fn start(log: Arc<dyn EventLog>, dir: impl AsRef<Path>, options: Options) -> Result<Self> {
         let dir = dir.as_ref().to_owned();
+        std::fs::create_dir_all(&dir).map_err(|source| Error::SnapshotIo {
+            path: dir.clone(),
+            context: "creating the snapshot directory",
+            source,
+        })?;
         let (state, checkpoint, loaded) = {
             let dir = dir.clone();
             tokio::task::spawn_blocking(move || load::<P>(&dir))

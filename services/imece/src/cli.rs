@@ -36,6 +36,16 @@ enum Command {
     /// Record facts about organisations on a running node, and read them.
     #[command(subcommand)]
     Org(Box<OrgCommand>),
+    /// Economic-democracy indicators from a running node: the catalogue, and tables by city,
+    /// sector, legal form and year.
+    #[command(subcommand)]
+    Indicators(crate::analysis::IndicatorsCommand),
+    /// The directory of organisations on a running node, as a table, JSON or JSON-LD.
+    #[command(subcommand)]
+    Directory(crate::analysis::DirectoryCommand),
+    /// The projections of a running node: lag behind the log, and rebuilds.
+    #[command(subcommand)]
+    Projections(crate::analysis::ProjectionsCommand),
     /// Read the embedded event log directly, while no node holds it.
     #[command(subcommand)]
     Log(LogCommand),
@@ -43,16 +53,16 @@ enum Command {
 
 /// How to reach a node.
 #[derive(Debug, Args)]
-struct NodeArgs {
+pub struct NodeArgs {
     /// The node's address.
     #[arg(long, env = "IMECE_ADDR", default_value = "http://127.0.0.1:50051")]
-    addr: String,
+    pub addr: String,
     /// The bearer token to call with.
     #[arg(long, env = "IMECE_TOKEN", hide_env_values = true)]
-    token: String,
+    pub token: String,
     /// Print JSON instead of a table, for scripts.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -178,6 +188,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<()> {
             Command::Serve(args) => serve(args).await,
             Command::Demo { data_dir, serve } => demo_command(data_dir, serve).await,
             Command::Org(command) => org_command(*command).await,
+            Command::Indicators(command) => crate::analysis::indicators(command).await,
+            Command::Directory(command) => crate::analysis::directory(command).await,
+            Command::Projections(command) => crate::analysis::projections(command).await,
             Command::Log(command) => log_command(command).await,
         }
     })
@@ -217,7 +230,10 @@ async fn demo_command(data_dir: PathBuf, keep_serving: bool) -> anyhow::Result<(
 
     let token = format!("demo-{}", uuid::Uuid::now_v7().simple());
     let listen = if keep_serving { "127.0.0.1:50051" } else { "127.0.0.1:0" };
+    let reference = crate::demo::reference::write(&data_dir.join("reference"))
+        .with_context(|| format!("writing the demo's reference data into {}", data_dir.display()))?;
     let config = imece_server::Config {
+        reference,
         listen: listen.parse()?,
         data_dir: data_dir.clone(),
         node: "demo".to_owned(),
@@ -274,9 +290,37 @@ async fn demo_command(data_dir: PathBuf, keep_serving: bool) -> anyhow::Result<(
             status
         );
     }
+    // The partner cities side by side, as an analyst would ask; answered once the projections
+    // have applied the import (read-your-writes on its last position).
+    let mut indicators = pb::indicators_client::IndicatorsClient::new(
+        tonic::transport::Channel::from_shared(format!("http://{addr}"))?.connect().await?,
+    );
+    let after = Some(pb::Consistency { min_position: Some(reply.last_position), timeout_ms: 30_000 });
+    for (indicator, year_from, year_to) in [
+        ("assembly_participation", 2021, Some(2025)),
+        ("surplus_indivisible_reserve", 2024, None),
+        ("surplus_patronage_refund", 2024, None),
+    ] {
+        let request = pb::QueryIndicatorRequest {
+            indicator: indicator.to_owned(),
+            group_by: vec!["city".to_owned()],
+            year_from,
+            year_to,
+            consistency: after,
+            ..Default::default()
+        };
+        let table = indicators.query_indicator(with_token(request, &bearer)).await.map_err(explain)?.into_inner();
+        println!();
+        crate::analysis::print_indicator(&table);
+    }
     if keep_serving {
         println!();
-        println!("serving on {addr}; try:");
+        println!("serving on {addr}; in another terminal:");
+        println!("  export IMECE_TOKEN={token}");
+        println!("  imece indicators show assembly_participation --group-by country,city --years 2021-2025");
+        println!("  imece indicators show surplus_indivisible_reserve --group-by city --years 2021-2024 --csv");
+        println!("  imece directory search --country IT --json-ld");
+        println!("or with grpcurl:");
         println!(
             "  grpcurl -plaintext -H 'authorization: Bearer {token}' -d '{{\"organisation_id\":\"{}\"}}' {addr} imece.v1.Registry/GetOrganisation",
             sample.organisations[0].id
@@ -287,7 +331,10 @@ async fn demo_command(data_dir: PathBuf, keep_serving: bool) -> anyhow::Result<(
         let _ = stop.send(());
         server.await??;
         println!();
-        println!("the registry is in {}; `imece demo --serve` keeps a node running on it", data_dir.display());
+        println!(
+            "the registry is in {}; `imece demo --serve` keeps a node running on it, to query with `imece indicators`",
+            data_dir.display()
+        );
     }
     Ok(())
 }
@@ -303,9 +350,9 @@ async fn connect(
     Ok((imece_proto::v1::registry_client::RegistryClient::new(channel), bearer))
 }
 
-type MetadataBearer = tonic::metadata::MetadataValue<tonic::metadata::Ascii>;
+pub(crate) type MetadataBearer = tonic::metadata::MetadataValue<tonic::metadata::Ascii>;
 
-fn with_token<T>(message: T, bearer: &MetadataBearer) -> tonic::Request<T> {
+pub(crate) fn with_token<T>(message: T, bearer: &MetadataBearer) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
     request.metadata_mut().insert("authorization", bearer.clone());
     request
@@ -319,7 +366,7 @@ fn second_failed(status: tonic::Status, first: &str, request_id: &str) -> anyhow
 }
 
 /// A gRPC status as a person can act on it: the code, the message, and the fields at fault.
-fn explain(status: tonic::Status) -> anyhow::Error {
+pub(crate) fn explain(status: tonic::Status) -> anyhow::Error {
     use tonic_types::StatusExt;
     let mut text = format!("{:?}: {}", status.code(), status.message());
     if let Some(bad) = status.get_details_bad_request() {

@@ -136,6 +136,13 @@ const CITIES: &[City] = &[
                 founded: 2016,
                 members: 18,
             },
+            Coop {
+                name: "Cantina Sociale Leverano",
+                kind: pb::CooperativeType::Producer,
+                nace: "11.02",
+                founded: 2008,
+                members: 36,
+            },
         ],
         first_names: &[
             ("Anna", true),
@@ -170,6 +177,13 @@ const CITIES: &[City] = &[
                 nace: "56.10",
                 founded: 2018,
                 members: 29,
+            },
+            Coop {
+                name: "Les Jardins de la Belle de Mai",
+                kind: pb::CooperativeType::Worker,
+                nace: "81.30",
+                founded: 2015,
+                members: 19,
             },
         ],
         first_names: &[
@@ -438,4 +452,85 @@ pub fn partner_network(seed: u64) -> Sample {
         }
     }
     Sample { items: items.into_iter().map(|c| pb::ImportRequest { command: Some(c) }).collect(), organisations }
+}
+
+/// Reference data for the sample's cities, so that the demo's indicators per inhabitant and its
+/// conversions have figures to use. Approximate public figures, rounded, for the demonstration
+/// only: a node in production loads its statistical office's and central bank's files.
+pub mod reference {
+    /// Population per municipality (LAU 2021) and year.
+    pub const POPULATION: &str = "\
+area_scheme,area_code,area_version,year,population
+lau,TR_35,2021,2021,4425789
+lau,TR_35,2021,2022,4462056
+lau,TR_35,2021,2023,4479525
+lau,TR_35,2021,2024,4493242
+lau,TR_35,2021,2025,4505000
+lau,IT_035033,2021,2021,170988
+lau,IT_035033,2021,2022,171345
+lau,IT_035033,2021,2023,171828
+lau,IT_035033,2021,2024,172100
+lau,IT_035033,2021,2025,172300
+lau,IT_075037,2021,2021,13850
+lau,IT_075037,2021,2022,13790
+lau,IT_075037,2021,2023,13740
+lau,IT_075037,2021,2024,13700
+lau,IT_075037,2021,2025,13660
+lau,FR_13055,2021,2021,870321
+lau,FR_13055,2021,2022,873076
+lau,FR_13055,2021,2023,877215
+lau,FR_13055,2021,2024,879000
+lau,FR_13055,2021,2025,881000
+";
+
+    /// Total employment per municipality (LAU 2021) and year.
+    pub const EMPLOYMENT: &str = "\
+area_scheme,area_code,area_version,year,employment
+lau,TR_35,2021,2021,1752000
+lau,TR_35,2021,2022,1801000
+lau,TR_35,2021,2023,1838000
+lau,TR_35,2021,2024,1850000
+lau,TR_35,2021,2025,1862000
+lau,IT_035033,2021,2021,79800
+lau,IT_035033,2021,2022,80400
+lau,IT_035033,2021,2023,81100
+lau,IT_035033,2021,2024,81500
+lau,IT_035033,2021,2025,81700
+lau,IT_075037,2021,2021,4420
+lau,IT_075037,2021,2022,4470
+lau,IT_075037,2021,2023,4510
+lau,IT_075037,2021,2024,4530
+lau,IT_075037,2021,2025,4540
+lau,FR_13055,2021,2021,358000
+lau,FR_13055,2021,2022,362000
+lau,FR_13055,2021,2023,366000
+lau,FR_13055,2021,2024,368000
+lau,FR_13055,2021,2025,370000
+";
+
+    /// Euro reference rates against the lira on the last business day of each year.
+    pub const RATES: &str = "\
+date,base,quote,rate,source
+2021-12-31,EUR,TRY,15.2335,demo: approximate ECB euro reference rate
+2022-12-30,EUR,TRY,19.9649,demo: approximate ECB euro reference rate
+2023-12-29,EUR,TRY,32.6531,demo: approximate ECB euro reference rate
+2024-12-31,EUR,TRY,36.7372,demo: approximate ECB euro reference rate
+2025-12-31,EUR,TRY,50.2000,demo: approximate ECB euro reference rate
+";
+
+    /// Writes the three files into `dir` and returns the node's configuration of them.
+    pub fn write(dir: &std::path::Path) -> std::io::Result<imece_server::config::ReferenceConfig> {
+        std::fs::create_dir_all(dir)?;
+        let mut config = imece_server::config::ReferenceConfig::default();
+        for (name, text, slot) in [
+            ("population.csv", POPULATION, &mut config.population),
+            ("employment.csv", EMPLOYMENT, &mut config.employment),
+            ("rates.csv", RATES, &mut config.rates),
+        ] {
+            let path = dir.join(name);
+            std::fs::write(&path, text)?;
+            *slot = Some(path);
+        }
+        Ok(config)
+    }
 }

@@ -27,6 +27,23 @@ pub struct Config {
     /// Who may call the API, with which role.
     #[serde(default)]
     pub tokens: Vec<TokenConfig>,
+    /// Reference data for the indicators, as CSV files.
+    #[serde(default)]
+    pub reference: ReferenceConfig,
+}
+
+/// The CSV files of reference data the indicators divide by or convert with. Each is optional: an
+/// indicator that needs a missing figure says so in its cells, a conversion without a rate is an
+/// error naming the pair and date. A file with a bad row stops the node at start, naming the line.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferenceConfig {
+    /// `area_scheme,area_code,area_version,year,population`: population per area and year.
+    pub population: Option<PathBuf>,
+    /// `area_scheme,area_code,area_version,year,employment`: total employment per area and year.
+    pub employment: Option<PathBuf>,
+    /// `date,base,quote,rate,source`: exchange rates.
+    pub rates: Option<PathBuf>,
 }
 
 /// PEM files of the server's certificate chain and private key.
@@ -93,6 +110,7 @@ impl Default for Config {
             node: default_node(),
             tls: None,
             tokens: Vec::new(),
+            reference: ReferenceConfig::default(),
         }
     }
 }
@@ -116,6 +134,11 @@ impl Config {
     /// The keystore's directory.
     pub fn keys_dir(&self) -> PathBuf {
         self.data_dir.join("keys")
+    }
+
+    /// Where the projections keep their snapshots.
+    pub fn projections_dir(&self) -> PathBuf {
+        self.data_dir.join("projections")
     }
 
     /// Checks the rules a configuration must keep: TLS off loopback, sound tokens, a valid name.

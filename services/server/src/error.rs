@@ -56,6 +56,20 @@ pub enum Error {
     #[error("person {0} was erased")]
     Erased(String),
 
+    /// A projection could not answer: a read-your-writes wait timed out, or it stopped.
+    ///
+    /// Handling: `Timeout` is `DEADLINE_EXCEEDED` (retry later, or with a longer wait); a stopped
+    /// or failed projection is `UNAVAILABLE` until an operator rebuilds it.
+    #[error(transparent)]
+    Projection(#[from] imece_projections::Error),
+
+    /// An indicator query could not be answered.
+    ///
+    /// Handling: `InvalidQuery` is the caller's (`INVALID_ARGUMENT` with the field); a missing
+    /// exchange rate is `FAILED_PRECONDITION` (load the rate, or ask for nominal figures).
+    #[error(transparent)]
+    Indicators(#[from] imece_indicators::Error),
+
     /// The server could not start or stopped with an error.
     ///
     /// Handling: operational (address in use, certificate unreadable); fix and restart.
@@ -116,6 +130,23 @@ impl From<Error> for Status {
             Error::Keystore(_) => Status::unavailable(message),
             Error::Erased(_) => Status::failed_precondition(message),
             Error::Server(_) => Status::internal(message),
+            Error::Projection(imece_projections::Error::Timeout { .. }) => Status::deadline_exceeded(message),
+            Error::Projection(_) => Status::unavailable(message),
+            Error::Indicators(imece_indicators::Error::InvalidQuery { field, rule }) => Status::with_error_details(
+                Code::InvalidArgument,
+                message,
+                ErrorDetails::with_bad_request_violation(field, rule),
+            ),
+            Error::Indicators(e @ imece_indicators::Error::MissingRate { .. }) => Status::with_error_details(
+                Code::FailedPrecondition,
+                message,
+                ErrorDetails::with_precondition_failure_violation("REFERENCE_DATA", "exchange rate", e.to_string()),
+            ),
+            Error::Indicators(imece_indicators::Error::Overflow { .. }) => Status::out_of_range(message),
+            Error::Indicators(imece_indicators::Error::ReferenceData { .. } | imece_indicators::Error::Io { .. }) => {
+                Status::failed_precondition(message)
+            }
+            Error::Indicators(_) => Status::internal(message),
         }
     }
 }

@@ -11,12 +11,14 @@ pub mod auth;
 pub mod config;
 pub mod convert;
 mod error;
+pub mod indicators_service;
 pub mod keystore;
 pub mod log_service;
 pub mod people;
 pub mod registry;
 pub mod registry_service;
 mod server;
+pub mod views;
 
 pub use config::Config;
 pub use error::{CONFLICT, Error};

@@ -6,18 +6,22 @@ use std::sync::Arc;
 
 use imece_domain::NodeId;
 use imece_log_embedded::EmbeddedLog;
+use imece_proto::v1::indicators_server::IndicatorsServer;
 use imece_proto::v1::log_server::LogServer;
 use imece_proto::v1::members_server::MembersServer;
+use imece_proto::v1::projections_server::ProjectionsServer;
 use imece_proto::v1::registry_server::RegistryServer;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 
 use crate::auth::Authenticator;
+use crate::indicators_service::IndicatorsService;
 use crate::keystore::{FileKeyStore, KeyStore};
 use crate::log_service::LogService;
 use crate::registry::Registry;
 use crate::registry_service::RegistryService;
+use crate::views::Views;
 use crate::{Config, Error};
 
 /// The largest request message a node accepts (the log's largest append plus room for framing).
@@ -57,12 +61,16 @@ impl Node {
         let node = NodeId::new(&config.node).map_err(|e| Error::Config(e.to_string()))?;
         let keys: Arc<dyn KeyStore> = Arc::new(keys);
         let registry = RegistryService::new(Arc::new(Registry::new(log.clone(), keys, node)));
+        let views = Arc::new(Views::start(log.clone(), &config.projections_dir(), &config.reference).await?);
+        let indicators = IndicatorsService::new(views.clone());
         let auth = Authenticator::new(config.tokens.clone());
 
         let (health, health_service) = tonic_health::server::health_reporter();
         health.set_serving::<LogServer<LogService<EmbeddedLog>>>().await;
         health.set_serving::<RegistryServer<RegistryService<EmbeddedLog>>>().await;
         health.set_serving::<MembersServer<RegistryService<EmbeddedLog>>>().await;
+        health.set_serving::<IndicatorsServer<IndicatorsService>>().await;
+        health.set_serving::<ProjectionsServer<IndicatorsService>>().await;
         let reflection = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(imece_proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -104,12 +112,23 @@ impl Node {
                     .max_encoding_message_size(MAX_MESSAGE_BYTES),
                 auth.clone(),
             ))
-            .add_service(tonic::service::interceptor::InterceptedService::new(MembersServer::new(registry), auth))
+            .add_service(tonic::service::interceptor::InterceptedService::new(
+                MembersServer::new(registry),
+                auth.clone(),
+            ))
+            .add_service(tonic::service::interceptor::InterceptedService::new(
+                IndicatorsServer::new(indicators.clone()),
+                auth.clone(),
+            ))
+            .add_service(tonic::service::interceptor::InterceptedService::new(ProjectionsServer::new(indicators), auth))
             .serve_with_incoming_shutdown(incoming(listener), shutdown)
             .await
             .map_err(|e| Error::Server(e.to_string()))?;
-        tracing::info!("stopped accepting calls; closing the log");
+        tracing::info!("stopped accepting calls; storing the projections' snapshots and closing the log");
+        let stored = views.shutdown().await;
+        drop(views);
         drop(log);
+        stored?;
         Ok(())
     }
 }
