@@ -244,3 +244,24 @@ async fn directory_search_and_projection_admin_survive_a_restart() {
     let mut node = node;
     node.stop().await;
 }
+
+/// Guards: a reference-data file with a bad row stops the node before it serves, naming the file,
+/// the line and the reason; the demo's own files load.
+#[tokio::test]
+async fn a_bad_reference_row_stops_the_node_naming_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let rates = dir.path().join("rates.csv");
+    std::fs::write(&rates, "date,base,quote,rate,source\n2024-12-31,EUR,TRY,36.7372,ECB\n2025-12-31,EUR,TRY,-1,ECB\n")
+        .unwrap();
+    let mut config = imece_tests::config(dir.path());
+    config.reference.rates = Some(rates);
+    let error = imece_server::Node::bind(config).await.unwrap_err().to_string();
+    assert!(error.contains("rates.csv") && error.contains("line 3") && error.contains("positive"), "{error}");
+
+    let mut config = imece_tests::config(dir.path());
+    config.reference = imece::demo::reference::write(&dir.path().join("reference")).unwrap();
+    let mut node = TestNode::start_with(config).await;
+    let mut client = IndicatorsClient::new(node.channel().await);
+    client.list_indicators(authed(pb::ListIndicatorsRequest {}, ANALYST)).await.unwrap();
+    node.stop().await;
+}

@@ -40,8 +40,11 @@ async fn reflection_lists_the_services() {
     let reply = replies.next().await.expect("a reply").expect("no error");
     let Some(MessageResponse::ListServicesResponse(list)) = reply.message_response else { panic!("{reply:?}") };
     let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
-    assert!(names.contains(&"imece.v1.Log".to_owned()), "{names:?}");
-    assert!(names.contains(&"grpc.health.v1.Health".to_owned()), "{names:?}");
+    for service in
+        ["imece.v1.Log", "imece.v1.Registry", "imece.v1.Indicators", "imece.v1.Projections", "grpc.health.v1.Health"]
+    {
+        assert!(names.contains(&service.to_owned()), "{service} missing from {names:?}");
+    }
     node.stop().await;
 }
 

@@ -34,18 +34,21 @@ pub struct Node {
     listener: TcpListener,
     log: EmbeddedLog,
     keys: FileKeyStore,
+    reference: imece_indicators::ReferenceData,
 }
 
 impl Node {
-    /// Opens the log and binds the listening socket (port 0 picks a free one).
+    /// Reads the reference data, opens the log and binds the listening socket (port 0 picks a
+    /// free one).
     pub async fn bind(config: Config) -> Result<Self, Error> {
         config.check()?;
+        let reference = crate::views::load_reference(&config.reference)?;
         let log = EmbeddedLog::open(config.log_dir())?;
         let keys = FileKeyStore::open(config.keys_dir())?;
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|e| Error::Server(format!("cannot listen on {}: {e}", config.listen)))?;
-        Ok(Node { config, listener, log, keys })
+        Ok(Node { config, listener, log, keys, reference })
     }
 
     /// The address the node listens on.
@@ -56,12 +59,12 @@ impl Node {
     /// Serves until `shutdown` completes; then stops accepting, lets calls in flight finish, and
     /// closes the log (which waits for appends in flight to be durable).
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), Error> {
-        let Node { config, listener, log, keys } = self;
+        let Node { config, listener, log, keys, reference } = self;
         let log = Arc::new(log);
         let node = NodeId::new(&config.node).map_err(|e| Error::Config(e.to_string()))?;
         let keys: Arc<dyn KeyStore> = Arc::new(keys);
         let registry = RegistryService::new(Arc::new(Registry::new(log.clone(), keys, node)));
-        let views = Arc::new(Views::start(log.clone(), &config.projections_dir(), &config.reference).await?);
+        let views = Arc::new(Views::start(log.clone(), &config.projections_dir(), reference).await?);
         let indicators = IndicatorsService::new(views.clone());
         let auth = Authenticator::new(config.tokens.clone());
 

@@ -29,10 +29,9 @@ pub struct Views {
 }
 
 impl Views {
-    /// Loads the reference data (a bad row stops here, naming its file and line) and starts every
-    /// projection from its snapshot.
-    pub async fn start(log: Arc<dyn EventLog>, dir: &Path, reference: &ReferenceConfig) -> Result<Self, Error> {
-        let reference = Arc::new(load_reference(reference)?);
+    /// Starts every projection from its snapshot, with the reference data [`load_reference`] read.
+    pub async fn start(log: Arc<dyn EventLog>, dir: &Path, reference: ReferenceData) -> Result<Self, Error> {
+        let reference = Arc::new(reference);
         let options = Options::default();
         let directory = Projector::start(log.clone(), dir, options.clone()).await?;
         let indicators = Projector::start(log, dir, options).await?;
