@@ -265,3 +265,36 @@ async fn a_bad_reference_row_stops_the_node_naming_its_line() {
     client.list_indicators(authed(pb::ListIndicatorsRequest {}, ANALYST)).await.unwrap();
     node.stop().await;
 }
+
+/// Guards: the analysts' and operators' commands run against a node, and a bad query is an error
+/// the command reports (not a crash, not an empty table).
+#[tokio::test]
+async fn the_command_line_queries_indicators_the_directory_and_projections() {
+    let mut node = TestNode::start().await;
+    let (reply, _) = load_sample(&node, 53).await;
+    let addr = format!("http://{}", node.addr);
+    let run = |line: String, token: &str| {
+        let mut full: Vec<String> = vec!["imece".to_owned()];
+        full.extend(line.split_whitespace().map(str::to_owned));
+        full.extend(["--addr".to_owned(), addr.clone(), "--token".to_owned(), token.to_owned()]);
+        tokio::task::spawn_blocking(move || imece::cli::run(full.into_iter().map(Into::into)))
+    };
+    let after = reply.last_position;
+    for line in [
+        "indicators list".to_owned(),
+        format!("indicators show assembly_participation --group-by country,city --years 2022-2025 --after {after}"),
+        "indicators show members --group-by city --years 2025 --csv".to_owned(),
+        "indicators show turnover --group-by country --years 2024 --json".to_owned(),
+        "directory search --name süt".to_owned(),
+        "directory search --country IT --json-ld".to_owned(),
+        "projections status".to_owned(),
+    ] {
+        run(line.clone(), ANALYST).await.unwrap().unwrap_or_else(|e| panic!("{line}: {e:#}"));
+    }
+    let unknown = run("indicators show happiness --years 2024".to_owned(), ANALYST).await.unwrap().unwrap_err();
+    assert!(format!("{unknown:#}").contains("indicator"), "{unknown:#}");
+    let denied = run("projections rebuild directory".to_owned(), ANALYST).await.unwrap().unwrap_err();
+    assert!(format!("{denied:#}").contains("PermissionDenied"), "{denied:#}");
+    run("projections rebuild directory".to_owned(), ADMIN).await.unwrap().unwrap();
+    node.stop().await;
+}
