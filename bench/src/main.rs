@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 mod embedded;
 mod grpc_bench;
+mod indicators_bench;
 mod log_bench;
 mod report;
 mod sqlite;
@@ -28,6 +29,9 @@ enum Command {
     Log(log_bench::Args),
     /// The registry over gRPC: commands and imports through a real node, beside the raw log.
     Grpc(grpc_bench::Args),
+    /// Indicators: replaying the log into the projections, and queries by city and year in
+    /// process and over gRPC, against SQL over the same facts in SQLite.
+    Indicators(indicators_bench::Args),
     /// Opens the log in DIR and prints what recovery found and cost; `log` runs it in a fresh process.
     #[command(name = embedded::REOPEN_SUBCOMMAND, hide = true)]
     ReopenChild { dir: PathBuf },
@@ -37,6 +41,7 @@ fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Log(args) => log_bench::run(&args),
         Command::Grpc(args) => grpc_bench::run(&args),
+        Command::Indicators(args) => indicators_bench::run(&args),
         Command::ReopenChild { dir } => embedded::report_reopen(&dir).map_err(Into::into),
     };
     match result {
