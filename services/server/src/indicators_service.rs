@@ -248,10 +248,10 @@ impl pb::indicators_server::Indicators for IndicatorsService {
         let views = self.views.clone();
         // Building the cube is CPU work proportional to the registry: off the async threads.
         let answer = tokio::task::spawn_blocking(move || {
-            let checkpoint = views.indicators.checkpoint();
-            let cube = views.cube();
-            // Every caller gets the publication rules: the API serves analysts' tables.
-            cube.query(&q, &views.reference, &Disclosure::default()).map(|t| table(&t, checkpoint))
+            views.with_cube(|cube, checkpoint| {
+                // Every caller gets the publication rules: the API serves analysts' tables.
+                cube.query(&q, &views.reference, &Disclosure::default()).map(|t| table(&t, checkpoint))
+            })
         })
         .await
         .map_err(|e| Error::Server(format!("indicator query: {e}")))?;

@@ -23,17 +23,24 @@ pub struct Views {
     pub directory: Projector<Directory>,
     pub indicators: Projector<Facts>,
     pub reference: Arc<ReferenceData>,
-    /// The indicators' cube, derived from the facts at a checkpoint and rebuilt when a query finds
-    /// the facts further on.
-    cube: RwLock<Option<(u64, Arc<Cube>)>>,
+    /// The indicators' cube, derived from the facts at a checkpoint, refreshed (only the
+    /// organisations that changed) when a query finds the facts further on.
+    cube: RwLock<Option<(u64, Cube)>>,
 }
 
 impl Views {
     /// Starts every projection from its snapshot, with the reference data [`load_reference`] read.
     pub async fn start(log: Arc<dyn EventLog>, dir: &Path, reference: ReferenceData) -> Result<Self, Error> {
         let reference = Arc::new(reference);
-        let options = Options::default();
-        let directory = Projector::start(log.clone(), dir, options.clone()).await?;
+        let directory = Projector::start(log.clone(), dir, Options::default()).await?;
+        // The facts of a large registry snapshot to a file of their own size (about 130 bytes
+        // per event): paced by time, so a catch-up is not spent writing snapshots. A crash
+        // replays at most five minutes of the log.
+        let options = Options {
+            snapshot_every_events: 20_000_000,
+            snapshot_interval: Duration::from_secs(300),
+            ..Options::default()
+        };
         let indicators = Projector::start(log, dir, options).await?;
         Ok(Views { directory, indicators, reference, cube: RwLock::new(None) })
     }
@@ -43,21 +50,29 @@ impl Views {
         vec![self.directory.control(), self.indicators.control()]
     }
 
-    /// The cube of the facts as they stand: the cached one if the facts have not moved since.
-    pub fn cube(&self) -> Arc<Cube> {
+    /// Runs `f` on the cube of the facts as they stand, with the checkpoint it was derived at: the
+    /// cached cube if the facts have not moved since, else the cube refreshed first.
+    pub fn with_cube<R>(&self, f: impl FnOnce(&Cube, u64) -> R) -> R {
         let checkpoint = self.indicators.checkpoint();
-        if let Some((at, cube)) = &*self.cube.read().unwrap_or_else(std::sync::PoisonError::into_inner)
-            && *at == checkpoint
         {
-            return cube.clone();
+            let cached = self.cube.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some((at, cube)) = cached.as_ref()
+                && *at >= checkpoint
+            {
+                return f(cube, *at);
+            }
         }
-        let (at, cube) =
-            self.indicators.read_at(|facts, at| (at, Arc::new(Cube::build(facts, CubeOptions::default()))));
         let mut cached = self.cube.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if cached.as_ref().is_none_or(|(c, _)| *c < at) {
-            *cached = Some((at, cube.clone()));
-        }
-        cube
+        let mut slot = cached.take();
+        let at = self.indicators.read_at(|facts, at| {
+            match &mut slot {
+                Some((_, cube)) => cube.refresh(facts),
+                None => slot = Some((at, Cube::build(facts, CubeOptions::default()))),
+            }
+            at
+        });
+        let (_, cube) = cached.insert((at, slot.expect("built or refreshed above").1));
+        f(cube, at)
     }
 
     /// Stores every projection's snapshot and stops them.
