@@ -4,7 +4,15 @@
 //! ```sh
 //! cargo run --release -p imece-indicators --example throughput            # 100,000 organisations, 10 million events
 //! cargo run --release -p imece-indicators --example throughput -- 10000   # a smaller registry
+//! cargo run --release -p imece-indicators --example throughput -- 30000 fold                     # the fold alone, 3 times
+//! cargo run --release -p imece-indicators --example throughput -- 100000 profile=active_entities # one query by city, for perf
+//! cargo run --release -p imece-indicators --example throughput -- 20000 check  # checksums of a grid of tables
 //! ```
+//!
+//! `check` answers every indicator grouped seven ways, for one year and a series, filtered,
+//! converted, with and without disclosure control, on a registry where some organisations keep
+//! their accounts in CHF and some cities lack population figures, and prints an FNV checksum of
+//! the debug form of each indicator's tables: a change meant to be invisible keeps them equal.
 //!
 //! Events are generated organisation by organisation in batches and only `apply` is timed, so the
 //! figure is the fold's own cost, JSON decoding included.
@@ -14,7 +22,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use imece_domain::time::{Date, Month};
 use imece_domain::*;
-use imece_indicators::{Cube, CubeOptions, Dimension, Disclosure, Facts, Query, ReferenceData};
+use imece_indicators::{
+    Area, AreaScheme, Cube, CubeOptions, Dimension, Disclosure, Facts, NaceLevel, Query, Rate, ReferenceData,
+};
 use imece_log::{EventId, RecordedEvent, StreamId};
 use imece_projections::Projection;
 
@@ -40,6 +50,8 @@ struct Generator {
     rng: Rng,
     ids: u128,
     position: u64,
+    /// Every seventh organisation keeps its accounts in CHF (only for `check`).
+    mixed: bool,
 }
 
 impl Generator {
@@ -198,13 +210,14 @@ impl Generator {
                 }
                 .into(),
             );
-            let eur = |v: u32| Some(Money::new(v.into(), Currency::EUR));
+            let currency = if self.mixed && n % 7 == 3 { Currency::CHF } else { Currency::EUR };
+            let eur = |v: u32| Some(Money::new(v.into(), currency));
             events.push(
                 AnnualAccountsApproved {
                     occurred_on: d(year + 1, 4, 20),
                     fiscal_year: year,
                     assembly: None,
-                    currency: Currency::EUR,
+                    currency,
                     figures: Figures {
                         turnover: eur(100_000 + self.rng.next(1_000_000)),
                         member_turnover: eur(50_000),
@@ -213,7 +226,7 @@ impl Generator {
                         purchases: eur(20_000),
                         purchases_from_members: eur(5_000),
                         purchases_from_social_economy: eur(4_000),
-                        net_result: Money::new(10_000.into(), Currency::EUR),
+                        net_result: Money::new(10_000.into(), currency),
                         total_assets: eur(200_000),
                         equity: eur(50_000),
                         share_capital: eur(3_500),
@@ -283,9 +296,86 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
+/// FNV-1a over the debug form of every table (or error) of a grid of queries: equal checksums
+/// before and after a change to the query code mean identical answers.
+fn check(orgs: u32) {
+    let mut generator = Generator { rng: Rng(0x9E37_79B9_7F4A_7C15), ids: 0, position: 0, mixed: true };
+    let mut facts = Facts::empty();
+    let mut log = Vec::new();
+    for n in 0..orgs {
+        generator.organisation(n, &mut log);
+    }
+    for e in &log {
+        facts.apply(e).unwrap();
+    }
+    let cube = Cube::build(&facts, CubeOptions::default());
+    let mut reference = ReferenceData::default();
+    for year in 2015..=2025 {
+        for city in (0..CITIES).filter(|c| c % 3 != 0) {
+            let area = Area { scheme: AreaScheme::Lau, code: format!("IT_{city:06}"), version: "2021".into() };
+            reference.population.insert(area.clone(), year, u64::from(1_000 + city * 7));
+            reference.employment.insert(area, year, u64::from(500 + city * 3));
+        }
+        for nuts in 0..CITIES / 50 {
+            let area = Area { scheme: AreaScheme::Nuts, code: format!("IT{nuts:03}"), version: "2021".into() };
+            reference.population.insert(area.clone(), year, u64::from(50_000 + nuts));
+            reference.employment.insert(area, year, u64::from(20_000 + nuts));
+        }
+        reference.rates.insert(Rate {
+            date: d(year, 12, 30),
+            base: Currency::CHF,
+            quote: Currency::EUR,
+            rate: "1.0625".parse().unwrap(),
+            source: "test".into(),
+        });
+    }
+    let hash = |h: &mut u64, text: &str| {
+        for b in text.bytes() {
+            *h = (*h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    let groupings: [&[Dimension]; 7] = [
+        &[],
+        &[Dimension::City],
+        &[Dimension::Nuts3],
+        &[Dimension::Sector(NaceLevel::Section)],
+        &[Dimension::Nuts3, Dimension::Sector(NaceLevel::Division)],
+        &[Dimension::Country, Dimension::Nuts3, Dimension::City],
+        &[Dimension::Sector(NaceLevel::Section), Dimension::Family, Dimension::LegalForm],
+    ];
+    let mut all = 0xcbf2_9ce4_8422_2325u64;
+    for indicator in imece_indicators::CATALOGUE {
+        let mut h = 0xcbf2_9ce4_8422_2325u64;
+        for by in groupings {
+            for disclosure in [Disclosure::default(), Disclosure::UNPROTECTED] {
+                let mut queries = vec![
+                    Query::new(indicator.id, 2024).group_by(by),
+                    Query::new(indicator.id, 2024).years(2016, 2025).group_by(by),
+                ];
+                queries.push(
+                    Query::new(indicator.id, 2023).group_by(by).filter(Dimension::Nuts3, &["IT001", "IT002", "IT017"]),
+                );
+                queries.push(Query::new(indicator.id, 2024).converted(Currency::EUR).group_by(by));
+                queries.push(Query::new(indicator.id, 2024).converted(Currency::CHF).group_by(by));
+                for q in queries {
+                    let answer = cube.query(&q, &reference, &disclosure).map(|t| t.rows);
+                    hash(&mut h, &format!("{answer:?}"));
+                }
+            }
+        }
+        println!("check {:<40} {h:016x}", indicator.id);
+        hash(&mut all, &format!("{h:x}"));
+    }
+    println!("check all {all:016x}");
+}
+
 fn main() {
     let orgs: u32 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(100_000);
-    let mut generator = Generator { rng: Rng(0x9E37_79B9_7F4A_7C15), ids: 0, position: 0 };
+    if std::env::args().nth(2).as_deref() == Some("check") {
+        check(orgs);
+        return;
+    }
+    let mut generator = Generator { rng: Rng(0x9E37_79B9_7F4A_7C15), ids: 0, position: 0, mixed: false };
     let mut facts = Facts::empty();
     let mut batch = Vec::with_capacity(110_000);
     let mut applying = Duration::ZERO;
@@ -312,7 +402,7 @@ fn main() {
 
     if std::env::args().nth(2).as_deref() == Some("fold") {
         // For profiling the fold alone: the whole log in memory, folded three times.
-        let mut generator = Generator { rng: Rng(0x9E37_79B9_7F4A_7C15), ids: 0, position: 0 };
+        let mut generator = Generator { rng: Rng(0x9E37_79B9_7F4A_7C15), ids: 0, position: 0, mixed: false };
         let mut log = Vec::new();
         for n in 0..orgs {
             generator.organisation(n, &mut log);
@@ -333,6 +423,26 @@ fn main() {
 
     let reference = ReferenceData::default();
     let disclosure = Disclosure::default();
+    if let Some(id) = std::env::args().nth(2).as_deref().and_then(|a| a.strip_prefix("profile=")) {
+        // For profiling one query by city alone.
+        let query = Query::new(id, 2024).group_by(&[Dimension::City]);
+        let (mut querying, mut dropping) = (Duration::ZERO, Duration::ZERO);
+        for _ in 0..1_000 {
+            let t = Instant::now();
+            let table = std::hint::black_box(cube.query(&query, &reference, &disclosure).unwrap());
+            querying += t.elapsed();
+            let t = Instant::now();
+            drop(table);
+            dropping += t.elapsed();
+        }
+        println!(
+            "{id} by city: query {:?}, drop {:?} (row {} bytes)",
+            querying / 1_000,
+            dropping / 1_000,
+            std::mem::size_of::<imece_indicators::Row>()
+        );
+        return;
+    }
     let cases = [
         ("active_entities", &[][..]),
         ("assembly_participation", &[][..]),

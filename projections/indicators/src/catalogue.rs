@@ -238,13 +238,14 @@ impl Measure {
         let has = |f: u32| s.has(f, i);
         let known = |c: usize| Some(g(c)).filter(|v| *v != NA);
         let active = has(flag::ACTIVE_END);
-        let accounts = known(col::ACCOUNTS).map(|a| &cube.accounts[a as usize]);
+        // Read only by the indicators of the accounts (lazily: the others do not load the column).
+        let accounts = || known(col::ACCOUNTS).map(|a| &cube.accounts[a as usize]);
         // Flows of the accounts count for every organisation with accounts of the year, and
         // organisations active on 31 December without them count as missing.
-        let in_accounts_scope = active || accounts.is_some();
-        let figure = |f: Figure| accounts.and_then(|a| a.figures[f as usize].map(|v| (a.currency, v)));
+        let in_accounts_scope = || active || accounts().is_some();
+        let figure = |f: Figure| accounts().and_then(|a| a.figures[f as usize].map(|v| (a.currency, v)));
         let money_ratio = |num: Figure, den: Figure| {
-            if !in_accounts_scope {
+            if !in_accounts_scope() {
                 return Contrib::Skip;
             }
             match (figure(num), figure(den)) {
@@ -265,7 +266,7 @@ impl Measure {
             }
         };
         let workforce_ratio = |num: usize, den: usize| {
-            if !in_accounts_scope {
+            if !in_accounts_scope() {
                 return Contrib::Skip;
             }
             match (known(num), known(den)) {
@@ -274,7 +275,7 @@ impl Measure {
             }
         };
         let workforce_sum = |c: usize| {
-            if !in_accounts_scope {
+            if !in_accounts_scope() {
                 return Contrib::Skip;
             }
             match known(c) {
@@ -337,7 +338,7 @@ impl Measure {
             },
             M::PaidEmploymentWomen => workforce_sum(col::EMPLOYEES_WOMEN),
             M::Turnover => {
-                if !in_accounts_scope {
+                if !in_accounts_scope() {
                     return Contrib::Skip;
                 }
                 figure(Figure::Turnover).map_or(Contrib::Missing, |(currency, v)| Contrib::Money {
@@ -348,7 +349,7 @@ impl Measure {
                 })
             }
             M::ValueAdded => {
-                if !in_accounts_scope {
+                if !in_accounts_scope() {
                     return Contrib::Skip;
                 }
                 match (figure(Figure::PersonnelCosts), figure(Figure::NetResult)) {

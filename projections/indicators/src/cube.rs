@@ -123,6 +123,8 @@ pub(crate) struct DimValue {
 pub(crate) struct Dict {
     pub values: Vec<DimValue>,
     pub rank: Vec<u32>,
+    /// The ids in sorted order (the inverse of `rank`).
+    pub by_rank: Vec<u32>,
     index: HashMap<DimValue, u32>,
 }
 
@@ -142,9 +144,30 @@ impl Dict {
         let mut order: Vec<u32> = (0..self.values.len() as u32).collect();
         order.sort_by(|a, b| self.values[*a as usize].cmp(&self.values[*b as usize]));
         self.rank = vec![0; order.len()];
-        for (r, i) in order.into_iter().enumerate() {
-            self.rank[i as usize] = r as u32;
+        for (r, i) in order.iter().enumerate() {
+            self.rank[*i as usize] = r as u32;
         }
+        // The shared strings again, allocated one after the other in sorted order and each
+        // version once: a query walks its groups in that order and copies a handle to each value
+        // of each row, so those handles should sit together in memory rather than wherever
+        // interning left them.
+        let mut versions: Vec<Arc<str>> = Vec::new();
+        let mut fresh: Vec<Option<DimValue>> = vec![None; self.values.len()];
+        for &i in &order {
+            let old = &self.values[i as usize];
+            let version = old.version.as_ref().map(|v| match versions.iter().find(|s| ***s == **v) {
+                Some(shared) => shared.clone(),
+                None => {
+                    let shared: Arc<str> = Arc::from(&**v);
+                    versions.push(shared.clone());
+                    shared
+                }
+            });
+            fresh[i as usize] = Some(DimValue { code: Arc::from(&*old.code), version });
+        }
+        self.values = fresh.into_iter().map(|v| v.unwrap_or_else(|| unreachable!("every id has a rank"))).collect();
+        self.index = self.values.iter().enumerate().map(|(i, v)| (v.clone(), i as u32)).collect();
+        self.by_rank = order;
     }
 }
 
@@ -758,4 +781,28 @@ fn org_rows(
         out.rows.push(OrgYear { year: y, dims, flags, cols });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranking_keeps_ids_and_shares_versions() {
+        let mut dict = Dict::default();
+        let ids: Vec<u32> = [("b", "2021"), ("a", "2021"), ("c", "2016"), ("a", "2016")]
+            .iter()
+            .map(|(c, v)| dict.intern(c, Some(v)))
+            .collect();
+        dict.rank();
+        assert_eq!(dict.rank, [2, 1, 3, 0]);
+        assert_eq!(dict.by_rank, [3, 1, 0, 2]);
+        let codes: Vec<&str> = dict.values.iter().map(|v| &*v.code).collect();
+        assert_eq!(codes, ["b", "a", "c", "a"]);
+        let (first, second) = (dict.values[0].version.clone().unwrap(), dict.values[1].version.clone().unwrap());
+        assert!(Arc::ptr_eq(&first, &second), "one 2021 for every value");
+        // Interning again finds the same ids.
+        assert_eq!(dict.intern("c", Some("2016")), ids[2]);
+        assert_eq!(dict.intern("d", None), 4);
+    }
 }

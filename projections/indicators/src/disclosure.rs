@@ -43,41 +43,44 @@ pub(crate) struct Relation {
 
 /// Applies primary suppression to `rows`, complementary suppression over `relations`, then hides
 /// what is suppressed. `persons` says whether the indicator describes persons.
+///
+/// The relations are checked on flat copies of the counts and of the suppression marks, so that
+/// the passes over a relation of thousands of cells read a few compact vectors.
 pub(crate) fn protect(rows: &mut [Row], relations: &[Relation], rules: &Disclosure, persons: bool) {
-    let orgs = |r: &Row| r.cell.organisations.unwrap_or(0);
-    let people = |r: &Row| r.cell.persons.unwrap_or(0);
-    for r in rows.iter_mut() {
-        let n = orgs(r);
+    let orgs: Vec<u32> = rows.iter().map(|r| r.cell.organisations.unwrap_or(0)).collect();
+    let people: Vec<u64> = rows.iter().map(|r| r.cell.persons.unwrap_or(0)).collect();
+    let mut suppressed: Vec<Option<Suppression>> = rows.iter().map(|r| r.cell.suppressed).collect();
+    for (i, s) in suppressed.iter_mut().enumerate() {
+        let n = orgs[i];
         if n == 0 {
             continue;
         }
         if n < rules.min_organisations {
-            r.cell.suppressed = Some(Suppression::TooFewOrganisations);
-        } else if persons && people(r) < rules.min_persons {
-            r.cell.suppressed = Some(Suppression::TooFewPersons);
+            *s = Some(Suppression::TooFewOrganisations);
+        } else if persons && people[i] < rules.min_persons {
+            *s = Some(Suppression::TooFewPersons);
         }
     }
 
-    let size = |r: &Row| if persons { (people(r), orgs(r)) } else { (u64::from(orgs(r)), 0) };
+    let size = |i: usize| if persons { (people[i], orgs[i]) } else { (u64::from(orgs[i]), 0) };
     loop {
         let mut changed = false;
         for rel in relations {
-            let hidden: Vec<usize> = rel
-                .members
-                .iter()
-                .chain(std::iter::once(&rel.total))
-                .copied()
-                .filter(|&i| rows[i].cell.suppressed.is_some())
-                .collect();
-            let exposed = match hidden.len() {
+            // The hidden entries: how many, and the persons and organisations of the hidden cells.
+            let (mut count, mut p, mut o) = (0usize, 0u64, 0u32);
+            for &i in &rel.members {
+                if suppressed[i].is_some() {
+                    count += 1;
+                    p += people[i];
+                    o += orgs[i];
+                }
+            }
+            let total_hidden = suppressed[rel.total].is_some();
+            let exposed = match count + usize::from(total_hidden) {
                 0 => false,
                 1 => true,
-                _ if rows[rel.total].cell.suppressed.is_some() => false,
-                _ => {
-                    let (p, o) =
-                        hidden.iter().fold((0u64, 0u32), |(p, o), &i| (p + people(&rows[i]), o + orgs(&rows[i])));
-                    o < rules.min_organisations || (persons && p < rules.min_persons)
-                }
+                _ if total_hidden => false,
+                _ => o < rules.min_organisations || (persons && p < rules.min_persons),
             };
             if !exposed {
                 continue;
@@ -86,11 +89,11 @@ pub(crate) fn protect(rows: &mut [Row], relations: &[Relation], rules: &Disclosu
                 .members
                 .iter()
                 .copied()
-                .filter(|&i| rows[i].cell.suppressed.is_none() && orgs(&rows[i]) > 0)
-                .min_by_key(|&i| (size(&rows[i]), rows[i].cell.value.map(|v| v.abs())))
-                .or_else(|| Some(rel.total).filter(|&t| rows[t].cell.suppressed.is_none()));
+                .filter(|&i| suppressed[i].is_none() && orgs[i] > 0)
+                .min_by_key(|&i| (size(i), rows[i].cell.value.map(|v| v.abs())))
+                .or_else(|| Some(rel.total).filter(|&t| suppressed[t].is_none()));
             if let Some(i) = candidate {
-                rows[i].cell.suppressed = Some(Suppression::Complementary);
+                suppressed[i] = Some(Suppression::Complementary);
                 changed = true;
             }
         }
@@ -99,11 +102,14 @@ pub(crate) fn protect(rows: &mut [Row], relations: &[Relation], rules: &Disclosu
         }
     }
 
-    for r in rows.iter_mut().filter(|r| r.cell.suppressed.is_some()) {
-        r.cell.value = None;
-        r.cell.numerator = None;
-        r.cell.denominator = None;
-        r.cell.organisations = None;
-        r.cell.persons = None;
+    for (r, s) in rows.iter_mut().zip(suppressed) {
+        r.cell.suppressed = s;
+        if s.is_some() {
+            r.cell.value = None;
+            r.cell.numerator = None;
+            r.cell.denominator = None;
+            r.cell.organisations = None;
+            r.cell.persons = None;
+        }
     }
 }

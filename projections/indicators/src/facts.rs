@@ -482,6 +482,15 @@ struct LightAssemblyHeld {
     proxies: u32,
 }
 
+/// Parses a payload: as text when it is valid UTF-8 (checked once for the whole payload rather
+/// than string by string), else as bytes, so that an invalid payload fails exactly as before.
+fn parse<'a, T: Deserialize<'a>>(data: &'a [u8]) -> serde_json::Result<T> {
+    match std::str::from_utf8(data) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(data),
+    }
+}
+
 fn insert_dated<T>(v: &mut Vec<(Date, T)>, date: Date, item: T) {
     let at = v.partition_point(|(d, _)| *d <= date);
     v.insert(at, (date, item));
@@ -639,7 +648,7 @@ impl Facts {
         let stream = &event.stream;
         let position = event.position;
         let result = match (name, version) {
-            ("PersonEnrolled", 1) => serde_json::from_slice::<LightPersonEnrolled<'_>>(data).map(|e| {
+            ("PersonEnrolled", 1) => parse::<LightPersonEnrolled<'_>>(data).map(|e| {
                 let natural = e.person_kind.kind == "natural";
                 let attrs = PersonAttrs {
                     natural,
@@ -649,32 +658,32 @@ impl Facts {
                 self.org_of(stream, position);
                 self.enrol(e.person, attrs);
             }),
-            ("MemberAdmitted", 1) => serde_json::from_slice::<LightMemberAdmitted>(data).map(|e| {
+            ("MemberAdmitted", 1) => parse::<LightMemberAdmitted>(data).map(|e| {
                 let org = self.org_of(stream, position);
                 self.seen(e.occurred_on);
                 self.admit(org, e.occurred_on, e.membership, e.person, e.category, e.shares);
             }),
-            ("MemberLeft", 1) => serde_json::from_slice::<LightMemberLeft>(data).map(|e| {
+            ("MemberLeft", 1) => parse::<LightMemberLeft>(data).map(|e| {
                 self.org_of(stream, position);
                 self.seen(e.occurred_on);
                 self.leave(e.occurred_on, &e.membership, e.reason);
             }),
-            ("CapitalPaidIn", 1) => serde_json::from_slice::<LightCapitalPaidIn>(data).map(|e| {
+            ("CapitalPaidIn", 1) => parse::<LightCapitalPaidIn>(data).map(|e| {
                 let org = self.org_of(stream, position);
                 self.seen(e.occurred_on);
                 self.pay_in(org, e.occurred_on, &e.membership, e.amount.amount);
             }),
-            ("SharesTransferred", 1) => serde_json::from_slice::<LightSharesTransferred>(data).map(|e| {
+            ("SharesTransferred", 1) => parse::<LightSharesTransferred>(data).map(|e| {
                 let org = self.org_of(stream, position);
                 self.seen(e.occurred_on);
                 self.transfer(org, e.occurred_on, &e.from, &e.to, e.shares);
             }),
-            ("OrganMemberChanged", 1) => serde_json::from_slice::<LightOrganMemberChanged>(data).map(|e| {
+            ("OrganMemberChanged", 1) => parse::<LightOrganMemberChanged>(data).map(|e| {
                 let org = self.org_of(stream, position);
                 self.seen(e.occurred_on);
                 self.seat(org, e.occurred_on, e.organ, e.person, e.change);
             }),
-            ("GeneralAssemblyHeld", 1 | 2) => serde_json::from_slice::<LightAssemblyHeld>(data).map(|e| {
+            ("GeneralAssemblyHeld", 1 | 2) => parse::<LightAssemblyHeld>(data).map(|e| {
                 let org = self.org_of(stream, position);
                 self.seen(e.occurred_on);
                 self.assembly(

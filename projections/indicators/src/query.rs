@@ -312,8 +312,23 @@ struct MoneyAcc {
     den: Decimal,
 }
 
-/// The running sums of one group.
-#[derive(Clone, Debug, Default)]
+impl MoneyAcc {
+    fn merge(list: &mut Vec<MoneyAcc>, m: &MoneyAcc) {
+        match list.iter_mut().find(|x| x.currency == m.currency) {
+            Some(x) => {
+                x.orgs += m.orgs;
+                x.persons += m.persons;
+                x.num += m.num;
+                x.den += m.den;
+            }
+            None => list.push(m.clone()),
+        }
+    }
+}
+
+/// The integer running sums of one group: fixed size, so that the groups of a scan are one flat
+/// vector without a heap allocation each.
+#[derive(Clone, Copy, Debug, Default)]
 struct Acc {
     orgs: u32,
     missing: u32,
@@ -322,59 +337,10 @@ struct Acc {
     den: i64,
     num2: i64,
     den2: i64,
-    dnum: Decimal,
-    dden: Decimal,
-    samples: Vec<(i64, i64)>,
-    money: Vec<MoneyAcc>,
-    /// For margins of per-area indicators: the areas (dictionary ids) they cover.
-    areas: Vec<u32>,
 }
 
 impl Acc {
     #[inline]
-    fn add(&mut self, c: Contrib, median: bool) {
-        match c {
-            Contrib::Skip => {}
-            Contrib::Missing => self.missing += 1,
-            Contrib::Int { num, den, persons } => {
-                self.orgs += 1;
-                self.persons += persons;
-                self.num += num;
-                self.den += den;
-                if median {
-                    self.samples.push((num, den));
-                }
-            }
-            Contrib::Pair { num, den, num2, den2, persons } => {
-                self.orgs += 1;
-                self.persons += persons;
-                self.num += num;
-                self.den += den;
-                self.num2 += num2;
-                self.den2 += den2;
-            }
-            Contrib::Decimal { num, den, persons } => {
-                self.orgs += 1;
-                self.persons += persons;
-                self.dnum += num;
-                self.dden += den;
-            }
-            Contrib::Money { currency, num, den, persons } => {
-                self.orgs += 1;
-                self.persons += persons;
-                match self.money.iter_mut().find(|m| m.currency == currency) {
-                    Some(m) => {
-                        m.orgs += 1;
-                        m.persons += persons;
-                        m.num += num;
-                        m.den += den;
-                    }
-                    None => self.money.push(MoneyAcc { currency, orgs: 1, persons, num, den }),
-                }
-            }
-        }
-    }
-
     fn merge(&mut self, o: &Acc) {
         self.orgs += o.orgs;
         self.missing += o.missing;
@@ -383,21 +349,147 @@ impl Acc {
         self.den += o.den;
         self.num2 += o.num2;
         self.den2 += o.den2;
+    }
+}
+
+/// Everything a group or a margin sums, as its cells are finished from it: the integer sums,
+/// and by aggregate decimals, the samples of a median, money by currency and, for margins of
+/// per-area indicators, the areas (dictionary ids) they cover.
+#[derive(Clone, Debug, Default)]
+struct Sums {
+    acc: Acc,
+    dnum: Decimal,
+    dden: Decimal,
+    samples: Vec<(i64, i64)>,
+    money: Vec<MoneyAcc>,
+    areas: Vec<u32>,
+}
+
+impl Sums {
+    fn merge(&mut self, o: &Sums) {
+        self.acc.merge(&o.acc);
         self.dnum += o.dnum;
         self.dden += o.dden;
         self.samples.extend_from_slice(&o.samples);
         for m in &o.money {
-            match self.money.iter_mut().find(|x| x.currency == m.currency) {
-                Some(x) => {
-                    x.orgs += m.orgs;
-                    x.persons += m.persons;
-                    x.num += m.num;
-                    x.den += m.den;
-                }
-                None => self.money.push(m.clone()),
-            }
+            MoneyAcc::merge(&mut self.money, m);
         }
         self.areas.extend_from_slice(&o.areas);
+    }
+}
+
+/// No group, no entry.
+const NONE: u32 = u32::MAX;
+
+/// The groups of one year's scan, column by column: entry `g` of each vector is group `g`.
+#[derive(Debug, Default)]
+struct Groups {
+    /// The dictionary ids of each group's values, in group-by order.
+    keys: Vec<[u32; 4]>,
+    accs: Vec<Acc>,
+    /// Decimal numerator and denominator.
+    dec: Vec<(Decimal, Decimal)>,
+    /// The (numerator, denominator) of each organisation, for medians only.
+    samples: Vec<Vec<(i64, i64)>>,
+    /// The first of the group's currencies in `money`, or [`NONE`].
+    money_first: Vec<u32>,
+    /// Sums by currency, each with the next currency of its group (or [`NONE`]).
+    money: Vec<(MoneyAcc, u32)>,
+    /// With one dimension: the group of each dictionary id (or [`NONE`]).
+    by_id: Vec<u32>,
+}
+
+impl Groups {
+    fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    fn push(&mut self, key: [u32; 4], median: bool) -> u32 {
+        let g = self.keys.len() as u32;
+        self.keys.push(key);
+        self.accs.push(Acc::default());
+        self.dec.push((Decimal::ZERO, Decimal::ZERO));
+        if median {
+            self.samples.push(Vec::new());
+        }
+        self.money_first.push(NONE);
+        g
+    }
+
+    #[inline]
+    fn add(&mut self, g: usize, c: Contrib, median: bool) {
+        let a = &mut self.accs[g];
+        match c {
+            Contrib::Skip => {}
+            Contrib::Missing => a.missing += 1,
+            Contrib::Int { num, den, persons } => {
+                a.orgs += 1;
+                a.persons += persons;
+                a.num += num;
+                a.den += den;
+                if median {
+                    self.samples[g].push((num, den));
+                }
+            }
+            Contrib::Pair { num, den, num2, den2, persons } => {
+                a.orgs += 1;
+                a.persons += persons;
+                a.num += num;
+                a.den += den;
+                a.num2 += num2;
+                a.den2 += den2;
+            }
+            Contrib::Decimal { num, den, persons } => {
+                a.orgs += 1;
+                a.persons += persons;
+                let d = &mut self.dec[g];
+                d.0 += num;
+                d.1 += den;
+            }
+            Contrib::Money { currency, num, den, persons } => {
+                a.orgs += 1;
+                a.persons += persons;
+                let mut at = self.money_first[g];
+                let mut last = NONE;
+                while at != NONE {
+                    let (m, next) = &mut self.money[at as usize];
+                    if m.currency == currency {
+                        m.orgs += 1;
+                        m.persons += persons;
+                        m.num += num;
+                        m.den += den;
+                        return;
+                    }
+                    last = at;
+                    at = *next;
+                }
+                let new = self.money.len() as u32;
+                self.money.push((MoneyAcc { currency, orgs: 1, persons, num, den }, NONE));
+                if last == NONE {
+                    self.money_first[g] = new;
+                } else {
+                    self.money[last as usize].1 = new;
+                }
+            }
+        }
+    }
+
+    /// Group `g`'s sums into `out` (whose vectors are reused).
+    fn load(&self, g: usize, median: bool, out: &mut Sums) {
+        out.acc = self.accs[g];
+        (out.dnum, out.dden) = self.dec[g];
+        out.samples.clear();
+        if median {
+            out.samples.extend_from_slice(&self.samples[g]);
+        }
+        out.money.clear();
+        let mut at = self.money_first[g];
+        while at != NONE {
+            let (m, next) = &self.money[at as usize];
+            out.money.push(m.clone());
+            at = *next;
+        }
+        out.areas.clear();
     }
 }
 
@@ -424,6 +516,8 @@ fn median(samples: &mut [(i64, i64)]) -> Option<Decimal> {
 struct Finisher<'a> {
     indicator: &'static Indicator,
     aggregate: Aggregate,
+    /// Whether the indicator describes persons.
+    persons: bool,
     money: MoneyBasis,
     reference: &'a ReferenceData,
     year: i32,
@@ -459,7 +553,7 @@ impl Finisher<'_> {
             denominator: None,
             organisations: Some(acc.orgs),
             excluded_missing: acc.missing,
-            persons: self.indicator.describes_persons().then_some(acc.persons),
+            persons: self.persons.then_some(acc.persons),
             suppressed: None,
             currency: None,
             basis: None,
@@ -469,8 +563,15 @@ impl Finisher<'_> {
 
     /// The cells of a group: one, or one per currency for nominal money. `area` is the
     /// reference figure of the group's area(s) for per-area indicators (`None` if missing).
-    fn cells(&mut self, acc: &mut Acc, area: Option<Result<u64, String>>) -> Result<Vec<(Option<Currency>, Cell)>> {
-        let mut cell = self.base_cell(acc);
+    fn cells(
+        &mut self,
+        sums: &mut Sums,
+        area: Option<Result<u64, String>>,
+        out: &mut Vec<(Option<Currency>, Cell)>,
+    ) -> Result<()> {
+        out.clear();
+        let acc = sums.acc;
+        let mut cell = self.base_cell(&acc);
         let d = Decimal::from;
         match self.aggregate {
             Aggregate::Sum => {
@@ -487,7 +588,7 @@ impl Finisher<'_> {
                 cell.denominator = Some(d(acc.den));
                 cell.value = div(d(acc.num), d(acc.den));
             }
-            Aggregate::Median => cell.value = median(&mut acc.samples),
+            Aggregate::Median => cell.value = median(&mut sums.samples),
             Aggregate::Gap => {
                 if let (Some(a), Some(b)) = (div(d(acc.num), d(acc.den)), div(d(acc.num2), d(acc.den2))) {
                     cell.value = Some(a - b);
@@ -511,16 +612,19 @@ impl Finisher<'_> {
                 }
             }
             Aggregate::DecimalRatio => {
-                cell.numerator = Some(acc.dnum.round_dp(DECIMALS));
-                cell.denominator = Some(acc.dden);
-                cell.value = div(acc.dnum, acc.dden);
+                cell.numerator = Some(sums.dnum.round_dp(DECIMALS));
+                cell.denominator = Some(sums.dden);
+                cell.value = div(sums.dnum, sums.dden);
             }
-            Aggregate::Money | Aggregate::MoneyRatio | Aggregate::MoneyPerCount => return self.money_cells(acc, cell),
+            Aggregate::Money | Aggregate::MoneyRatio | Aggregate::MoneyPerCount => {
+                return self.money_cells(sums, cell, out);
+            }
         }
-        Ok(vec![(None, cell)])
+        out.push((None, cell));
+        Ok(())
     }
 
-    fn money_cells(&mut self, acc: &mut Acc, template: Cell) -> Result<Vec<(Option<Currency>, Cell)>> {
+    fn money_cells(&mut self, acc: &mut Sums, template: Cell, out: &mut Vec<(Option<Currency>, Cell)>) -> Result<()> {
         let finish = |cell: &mut Cell, num: Decimal, den: Decimal, aggregate: Aggregate| {
             cell.numerator = Some(num);
             match aggregate {
@@ -534,8 +638,7 @@ impl Finisher<'_> {
         acc.money.sort_by_key(|m| m.currency);
         match self.money {
             MoneyBasis::Nominal => {
-                let persons = self.indicator.describes_persons();
-                let mut out = Vec::new();
+                let persons = self.persons;
                 for m in &acc.money {
                     let mut cell = template.clone();
                     cell.organisations = Some(m.orgs);
@@ -549,7 +652,7 @@ impl Finisher<'_> {
                     // Only organisations with missing data: one row without a currency says so.
                     out.push((None, template));
                 }
-                Ok(out)
+                Ok(())
             }
             MoneyBasis::Converted { to } => {
                 let (mut num, mut den) = (Decimal::ZERO, Decimal::ZERO);
@@ -575,19 +678,24 @@ impl Finisher<'_> {
                         cell.numerator = cell.value;
                     }
                 }
-                Ok(vec![(Some(to), cell)])
+                out.push((Some(to), cell));
+                Ok(())
             }
         }
     }
 }
 
-fn area_of(dim: Dimension, v: &crate::cube::DimValue) -> Area {
-    let scheme = match dim {
+/// Sets `area` to the area of value `v` of `dim`, reusing its strings.
+fn area_of(dim: Dimension, v: &crate::cube::DimValue, area: &mut Area) {
+    area.scheme = match dim {
         Dimension::City => AreaScheme::Lau,
         Dimension::Nuts3 => AreaScheme::Nuts,
         _ => AreaScheme::Country,
     };
-    Area { scheme, code: v.code.to_string(), version: v.version.as_deref().unwrap_or_default().to_owned() }
+    area.code.clear();
+    area.code.push_str(&v.code);
+    area.version.clear();
+    area.version.push_str(v.version.as_deref().unwrap_or_default());
 }
 
 /// The largest key space for which groups are found by direct indexing.
@@ -669,16 +777,18 @@ impl Cube {
         key_cols: &[usize],
         cards: &[u128],
         space: u128,
-    ) -> Vec<([u32; 4], Acc)> {
+    ) -> Groups {
         let measure = indicator.measure;
         let median = measure.aggregate() == Aggregate::Median;
-        let mut accs: Vec<([u32; 4], Acc)> = Vec::new();
+        let mut groups = Groups::default();
+        let masks: Vec<(&[u32], &[bool])> = masks.iter().map(|(c, m)| (s.dims[*c].as_slice(), m.as_slice())).collect();
+        let keys: Vec<&[u32]> = key_cols.iter().map(|c| s.dims[*c].as_slice()).collect();
         let dense = space <= DENSE_LIMIT;
-        let mut slots: Vec<u32> = if dense { vec![u32::MAX; space as usize] } else { Vec::new() };
+        let mut slots: Vec<u32> = if dense { vec![NONE; space as usize] } else { Vec::new() };
         let mut sparse: HashMap<u128, u32> = HashMap::new();
         'rows: for i in 0..s.len() {
-            for (c, mask) in masks {
-                if !mask[s.dims[*c][i] as usize] {
+            for (column, mask) in &masks {
+                if !mask[column[i] as usize] {
                     continue 'rows;
                 }
             }
@@ -686,22 +796,30 @@ impl Cube {
             if matches!(contrib, Contrib::Skip) {
                 continue;
             }
-            let mut key: u128 = 0;
-            for (k, c) in key_cols.iter().enumerate() {
-                key = key * cards[k] + u128::from(s.dims[*c][i]);
-            }
-            let slot = if dense { &mut slots[key as usize] } else { sparse.entry(key).or_insert(u32::MAX) };
-            if *slot == u32::MAX {
-                *slot = accs.len() as u32;
-                let mut ids = [0u32; 4];
-                for (k, c) in key_cols.iter().enumerate() {
-                    ids[k] = s.dims[*c][i];
+            let slot = match keys.as_slice() {
+                [] => &mut slots[0],
+                [one] if dense => &mut slots[one[i] as usize],
+                _ => {
+                    let mut key: u128 = 0;
+                    for (k, column) in keys.iter().enumerate() {
+                        key = key * cards[k] + u128::from(column[i]);
+                    }
+                    if dense { &mut slots[key as usize] } else { sparse.entry(key).or_insert(NONE) }
                 }
-                accs.push((ids, Acc::default()));
+            };
+            if *slot == NONE {
+                let mut ids = [0u32; 4];
+                for (k, column) in keys.iter().enumerate() {
+                    ids[k] = column[i];
+                }
+                *slot = groups.push(ids, median);
             }
-            accs[*slot as usize].1.add(contrib, median);
+            groups.add(*slot as usize, contrib, median);
         }
-        accs
+        if keys.len() == 1 && dense {
+            groups.by_id = slots;
+        }
+        groups
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -711,15 +829,18 @@ impl Cube {
         query: &Query,
         reference: &ReferenceData,
         year: i32,
-        mut groups: Vec<([u32; 4], Acc)>,
+        groups: Groups,
         area_pos: Option<usize>,
         area_figure: Option<AreaFigure>,
         rows: &mut Vec<Row>,
         relations: &mut Vec<Relation>,
     ) -> Result<()> {
+        let aggregate = indicator.measure.aggregate();
+        let median = aggregate == Aggregate::Median;
         let mut fin = Finisher {
             indicator,
-            aggregate: indicator.measure.aggregate(),
+            aggregate,
+            persons: indicator.describes_persons(),
             money: query.money,
             reference,
             year,
@@ -731,70 +852,97 @@ impl Cube {
             GroupValue { dimension: dim, code: v.code.clone(), version: v.version.clone() }
         };
         // The reference figure of an area (a dictionary id of the area dimension).
-        let figure_of = |id: u32| -> Result<u64, String> {
+        let mut scratch = Area { scheme: AreaScheme::Country, code: String::new(), version: String::new() };
+        let mut figure_of = |id: u32| -> Result<u64, String> {
             let (Some(pos), Some(fig)) = (area_pos, area_figure) else { return Err(String::new()) };
             let dim = query.group_by[pos];
-            let area = area_of(dim, &self.dicts[dim.column()].values[id as usize]);
+            area_of(dim, &self.dicts[dim.column()].values[id as usize], &mut scratch);
             let (table, what) = match fig {
                 AreaFigure::Population => (&reference.population, "population"),
                 AreaFigure::Employment => (&reference.employment, "employment"),
             };
-            table.get(&area, year).ok_or_else(|| format!("no {what} of {area} for {year} in the reference data"))
+            table.get(&scratch, year).ok_or_else(|| format!("no {what} of {scratch} for {year} in the reference data"))
         };
-        // Sort the groups by their values' ranks (no text compared, no group moved).
-        let ranks: Vec<&[u32]> = query.group_by.iter().map(|d| self.dicts[d.column()].rank.as_slice()).collect();
+        // The groups in the order of their values' ranks (no text compared, no group moved).
         let n = query.group_by.len();
-        let mut order: Vec<(u128, usize)> = groups
-            .iter()
-            .enumerate()
-            .map(|(g, (key, _))| {
-                let rank =
-                    key[..n].iter().zip(&ranks).fold(0u128, |acc, (id, r)| (acc << 32) | u128::from(r[*id as usize]));
-                (rank, g)
-            })
-            .collect();
-        order.sort_unstable();
+        let order: Vec<u32> = match n {
+            0 => (0..groups.len() as u32).collect(),
+            1 if !groups.by_id.is_empty() => {
+                let by_rank = &self.dicts[query.group_by[0].column()].by_rank;
+                by_rank.iter().map(|id| groups.by_id[*id as usize]).filter(|g| *g != NONE).collect()
+            }
+            _ => {
+                let ranks: Vec<&[u32]> =
+                    query.group_by.iter().map(|d| self.dicts[d.column()].rank.as_slice()).collect();
+                let mut order: Vec<(u128, u32)> = groups
+                    .keys
+                    .iter()
+                    .enumerate()
+                    .map(|(g, key)| {
+                        let rank = key[..n]
+                            .iter()
+                            .zip(&ranks)
+                            .fold(0u128, |acc, (id, r)| (acc << 32) | u128::from(r[*id as usize]));
+                        (rank, g as u32)
+                    })
+                    .collect();
+                order.sort_unstable();
+                order.into_iter().map(|(_, g)| g).collect()
+            }
+        };
         rows.reserve(groups.len() + 1);
 
-        // Where each row goes in the additive relations of the table: cells by (first value,
-        // currency), subtotals by currency.
+        // Where each row goes in the additive relations of the table: cells by currency (for
+        // the total) and by subtotal and currency, subtotals by currency. Few currencies: found
+        // by a linear search.
+        fn members_of(list: &mut Vec<(Option<Currency>, Vec<usize>)>, currency: Option<Currency>) -> &mut Vec<usize> {
+            let at = match list.iter().position(|(c, _)| *c == currency) {
+                Some(at) => at,
+                None => {
+                    list.push((currency, Vec::new()));
+                    list.len() - 1
+                }
+            };
+            &mut list[at].1
+        }
         let nested = n >= 2;
-        let mut cells_of_total: HashMap<Option<Currency>, Vec<usize>> = HashMap::new();
-        let mut cells_of_subtotal: HashMap<(u32, Option<Currency>), Vec<usize>> = HashMap::new();
-        let mut subtotals_of_total: HashMap<Option<Currency>, Vec<usize>> = HashMap::new();
-        let mut subtotal_rows: HashMap<(u32, Option<Currency>), usize> = HashMap::new();
-        let mut total = Acc::default();
-        let mut subtotals: Vec<(u32, Acc)> = Vec::new();
-        let mut subtotal_of: HashMap<u32, usize> = HashMap::new();
-        for (_, g) in order {
-            let (key, acc) = &mut groups[g];
+        let mut cells_of_total: Vec<(Option<Currency>, Vec<usize>)> = Vec::new();
+        // Per subtotal: its value of the first dimension, its sums, and its cells by currency.
+        #[allow(clippy::type_complexity)]
+        let mut subtotals: Vec<(u32, Sums, Vec<(Option<Currency>, Vec<usize>)>)> = Vec::new();
+        let mut total = Sums::default();
+        let mut sums = Sums::default();
+        let mut cells = Vec::new();
+        for g in order {
+            let g = g as usize;
+            let key = groups.keys[g];
+            groups.load(g, median, &mut sums);
             let area = match (area_pos, area_figure) {
                 (Some(p), Some(_)) => Some((key[p], figure_of(key[p]))),
                 _ => None,
             };
+            // Groups come by rank, the first dimension's first: a subtotal's groups are together.
             let sub = if nested {
-                let next = subtotals.len();
-                let i = *subtotal_of.entry(key[0]).or_insert(next);
-                if i == next {
-                    subtotals.push((key[0], Acc::default()));
+                if subtotals.last().is_none_or(|(first, _, _)| *first != key[0]) {
+                    subtotals.push((key[0], Sums::default(), Vec::new()));
                 }
-                Some(i)
+                Some(subtotals.len() - 1)
             } else {
                 None
             };
             // Margins of per-area figures cover only the areas with a figure.
             match &area {
                 Some((_, Err(_))) => {
-                    let part = Acc { missing: acc.missing + acc.orgs, ..Acc::default() };
-                    total.merge(&part);
+                    let part = Acc { missing: sums.acc.missing + sums.acc.orgs, ..Acc::default() };
+                    total.acc.merge(&part);
                     if let Some(i) = sub {
-                        subtotals[i].1.merge(&part);
+                        subtotals[i].1.acc.merge(&part);
                     }
                 }
                 _ => {
-                    total.merge(acc);
+                    total.merge(&sums);
                     if let Some(i) = sub {
-                        subtotals[i].1.merge(acc);
+                        subtotals[i].1.merge(&sums);
                     }
                     if let Some((id, _)) = area {
                         total.areas.push(id);
@@ -808,49 +956,114 @@ impl Cube {
                 // Without groups the table is its total.
                 continue;
             }
-            for (currency, cell) in fin.cells(acc, area.map(|(_, f)| f))? {
-                cells_of_total.entry(currency).or_default().push(rows.len());
-                if nested {
-                    cells_of_subtotal.entry((key[0], currency)).or_default().push(rows.len());
+            fin.cells(&mut sums, area.map(|(_, f)| f), &mut cells)?;
+            for (currency, cell) in cells.drain(..) {
+                members_of(&mut cells_of_total, currency).push(rows.len());
+                if let Some(i) = sub {
+                    members_of(&mut subtotals[i].2, currency).push(rows.len());
                 }
                 let key = key[..n].iter().enumerate().map(|(p, id)| value(p, *id)).collect();
                 rows.push(Row { kind: RowKind::Cell, year, key, currency, cell });
             }
         }
-        let margin_figure = |acc: &mut Acc| -> Option<Result<u64, String>> {
+        let mut margin_figure = |acc: &mut Sums| -> Option<Result<u64, String>> {
             area_figure?;
             acc.areas.sort_unstable();
             acc.areas.dedup();
             let sum: u64 = acc.areas.iter().filter_map(|id| figure_of(*id).ok()).sum();
             Some(Ok(sum))
         };
-        for (first, mut acc) in subtotals {
+        let mut subtotals_of_total: Vec<(Option<Currency>, Vec<usize>)> = Vec::new();
+        let mut subtotal_relations = Vec::new();
+        for (first, mut acc, members) in subtotals {
             let fig = margin_figure(&mut acc);
-            for (currency, cell) in fin.cells(&mut acc, fig)? {
-                subtotals_of_total.entry(currency).or_default().push(rows.len());
-                subtotal_rows.insert((first, currency), rows.len());
+            fin.cells(&mut acc, fig, &mut cells)?;
+            let mut own: Vec<(Option<Currency>, usize)> = Vec::new();
+            for (currency, cell) in cells.drain(..) {
+                members_of(&mut subtotals_of_total, currency).push(rows.len());
+                own.push((currency, rows.len()));
                 rows.push(Row { kind: RowKind::Subtotal, year, key: vec![value(0, first)], currency, cell });
             }
+            for (currency, members) in members {
+                if let Some((_, sub)) = own.iter().find(|(c, _)| *c == currency) {
+                    subtotal_relations.push(Relation { members, total: *sub });
+                }
+            }
         }
-        if groups.is_empty() {
+        if groups.len() == 0 {
             return Ok(());
         }
         let fig = margin_figure(&mut total);
-        for (currency, cell) in fin.cells(&mut total, fig)? {
+        fin.cells(&mut total, fig, &mut cells)?;
+        for (currency, cell) in cells.drain(..) {
             let at = rows.len();
             rows.push(Row { kind: RowKind::Total, year, key: Vec::new(), currency, cell });
-            if let Some(members) = cells_of_total.remove(&currency) {
+            if let Some(i) = cells_of_total.iter().position(|(c, _)| *c == currency) {
+                let (_, members) = cells_of_total.swap_remove(i);
                 relations.push(Relation { members, total: at });
             }
-            if let Some(members) = subtotals_of_total.remove(&currency) {
+            if let Some(i) = subtotals_of_total.iter().position(|(c, _)| *c == currency) {
+                let (_, members) = subtotals_of_total.swap_remove(i);
                 relations.push(Relation { members, total: at });
             }
         }
-        for (key, members) in cells_of_subtotal {
-            if let Some(&sub) = subtotal_rows.get(&key) {
-                relations.push(Relation { members, total: sub });
-            }
-        }
+        relations.append(&mut subtotal_relations);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn money(currency: Currency, num: i64) -> Contrib {
+        Contrib::Money { currency, num: Decimal::from(num), den: Decimal::ONE, persons: 1 }
+    }
+
+    #[test]
+    fn each_group_keeps_its_own_sums_by_currency() {
+        let mut groups = Groups::default();
+        let (a, b) = (groups.push([0; 4], false) as usize, groups.push([1, 0, 0, 0], false) as usize);
+        for (g, c) in [
+            (a, money(Currency::EUR, 1)),
+            (b, money(Currency::CHF, 10)),
+            (a, money(Currency::CHF, 2)),
+            (a, money(Currency::EUR, 3)),
+            (b, Contrib::Missing),
+            (a, money(Currency::USD, 4)),
+            (b, money(Currency::CHF, 20)),
+        ] {
+            groups.add(g, c, false);
+        }
+        let mut sums = Sums::default();
+        groups.load(a, false, &mut sums);
+        let got: Vec<(Currency, u32, Decimal)> = sums.money.iter().map(|m| (m.currency, m.orgs, m.num)).collect();
+        assert_eq!(
+            got,
+            [
+                (Currency::EUR, 2, Decimal::from(4)),
+                (Currency::CHF, 1, Decimal::from(2)),
+                (Currency::USD, 1, Decimal::from(4))
+            ]
+        );
+        assert_eq!((sums.acc.orgs, sums.acc.missing), (4, 0));
+        groups.load(b, false, &mut sums);
+        let got: Vec<(Currency, u32, Decimal)> = sums.money.iter().map(|m| (m.currency, m.orgs, m.num)).collect();
+        assert_eq!(got, [(Currency::CHF, 2, Decimal::from(30))]);
+        assert_eq!((sums.acc.orgs, sums.acc.missing), (2, 1));
+    }
+
+    #[test]
+    fn medians_keep_each_groups_samples_in_scan_order() {
+        let mut groups = Groups::default();
+        let (a, b) = (groups.push([0; 4], true) as usize, groups.push([1, 0, 0, 0], true) as usize);
+        for (g, num) in [(a, 1), (b, 2), (a, 3)] {
+            groups.add(g, Contrib::Int { num, den: 4, persons: 0 }, true);
+        }
+        let mut sums = Sums::default();
+        groups.load(a, true, &mut sums);
+        assert_eq!(sums.samples, [(1, 4), (3, 4)]);
+        groups.load(b, true, &mut sums);
+        assert_eq!(sums.samples, [(2, 4)]);
     }
 }
