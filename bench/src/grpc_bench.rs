@@ -151,6 +151,17 @@ fn header(org: &str) -> Option<pb::CommandHeader> {
     })
 }
 
+/// The `n`th status change of the scenario: suspended, then active again, and so on.
+fn status_change(org: &str, n: u64) -> pb::ChangeStatusRequest {
+    let status = if n.is_multiple_of(2) { pb::Status::Suspended } else { pb::Status::Active };
+    pb::ChangeStatusRequest {
+        header: header(org),
+        occurred_on: "2025-06-30".into(),
+        status: status as i32,
+        reason: None,
+    }
+}
+
 /// Each client registers an organisation of the demo sample, then changes its status back and
 /// forth until the time is up. Returns commands/s, commands, seconds.
 async fn commands(dir: &std::path::Path, clients: usize, duration: Duration) -> Result<(f64, u64, f64), BoxError> {
@@ -175,16 +186,8 @@ async fn commands(dir: &std::path::Path, clients: usize, duration: Duration) -> 
                 register.header = header(&org);
                 client.register_organisation(request(register, &bearer)).await?;
                 let mut done = 0u64;
-                let mut suspended = false;
                 while Instant::now() < deadline {
-                    suspended = !suspended;
-                    let status = if suspended { pb::Status::Suspended } else { pb::Status::Active };
-                    let change = pb::ChangeStatusRequest {
-                        header: header(&org),
-                        occurred_on: "2025-06-30".into(),
-                        status: status as i32,
-                        reason: None,
-                    };
+                    let change = status_change(&org, done);
                     client.change_status(request(change, &bearer)).await?;
                     done += 1;
                 }
@@ -227,16 +230,8 @@ async fn in_process(dir: &std::path::Path, tasks: usize, duration: Duration) -> 
                 let Write { organisation, meta, command } = Write::try_from(register)?;
                 registry.execute(&caller, organisation, meta, command).await?;
                 let mut done = 0u64;
-                let mut suspended = false;
                 while Instant::now() < deadline {
-                    suspended = !suspended;
-                    let status = if suspended { pb::Status::Suspended } else { pb::Status::Active };
-                    let change = pb::ChangeStatusRequest {
-                        header: header(&org),
-                        occurred_on: "2025-06-30".into(),
-                        status: status as i32,
-                        reason: None,
-                    };
+                    let change = status_change(&org, done);
                     let Write { organisation, meta, command } = Write::try_from(change)?;
                     registry.execute(&caller, organisation, meta, command).await?;
                     done += 1;

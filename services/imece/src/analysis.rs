@@ -6,9 +6,8 @@ use clap::Subcommand;
 use imece_proto::v1 as pb;
 use pb::indicators_client::IndicatorsClient;
 use pb::projections_client::ProjectionsClient;
-use tonic::transport::Channel;
 
-use crate::cli::{MetadataBearer, NodeArgs, explain, with_token};
+use crate::cli::{NodeArgs, channel, explain, with_token};
 
 #[derive(Debug, Subcommand)]
 pub enum IndicatorsCommand {
@@ -96,15 +95,6 @@ pub enum ProjectionsCommand {
         #[command(flatten)]
         node: NodeArgs,
     },
-}
-
-async fn channel(node: &NodeArgs) -> anyhow::Result<(Channel, MetadataBearer)> {
-    let channel = Channel::from_shared(node.addr.clone())?
-        .connect()
-        .await
-        .with_context(|| format!("cannot reach a node at {}", node.addr))?;
-    let bearer = format!("Bearer {}", node.token).parse().context("the token must be printable ASCII")?;
-    Ok((channel, bearer))
 }
 
 /// `2024` or `2021-2025`.

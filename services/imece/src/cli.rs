@@ -339,14 +339,20 @@ async fn demo_command(data_dir: PathBuf, keep_serving: bool) -> anyhow::Result<(
     Ok(())
 }
 
-async fn connect(
-    node: &NodeArgs,
-) -> anyhow::Result<(imece_proto::v1::registry_client::RegistryClient<tonic::transport::Channel>, MetadataBearer)> {
+/// A channel to the node and the caller's bearer header.
+pub(crate) async fn channel(node: &NodeArgs) -> anyhow::Result<(tonic::transport::Channel, MetadataBearer)> {
     let channel = tonic::transport::Channel::from_shared(node.addr.clone())?
         .connect()
         .await
         .with_context(|| format!("cannot reach a node at {}", node.addr))?;
     let bearer = format!("Bearer {}", node.token).parse().context("the token must be printable ASCII")?;
+    Ok((channel, bearer))
+}
+
+async fn connect(
+    node: &NodeArgs,
+) -> anyhow::Result<(imece_proto::v1::registry_client::RegistryClient<tonic::transport::Channel>, MetadataBearer)> {
+    let (channel, bearer) = channel(node).await?;
     Ok((imece_proto::v1::registry_client::RegistryClient::new(channel), bearer))
 }
 
