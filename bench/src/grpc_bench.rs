@@ -126,6 +126,8 @@ async fn start(dir: &std::path::Path) -> Result<(String, tokio::sync::oneshot::S
         node: "bench".into(),
         tls: None,
         reference: Default::default(),
+        federation: Default::default(),
+        log: Default::default(),
         tokens: vec![TokenConfig { token: TOKEN.into(), name: "bench".into(), role: RoleConfig::Admin, scope: vec![] }],
     };
     let node = imece_server::Node::bind(config).await?;

@@ -621,7 +621,7 @@ fn generate(n: u32) -> Result<Generated, Failure> {
         causation_id: None,
         jurisdiction: country.code,
         visibility: imece_domain::Visibility::Public,
-        origin: Origin { node: NodeId::new("bench")?, position: None },
+        origin: Origin::local(NodeId::new("bench")?),
     };
     let mut out = Vec::with_capacity(events.len());
     for (_, _, event) in events {
@@ -1013,6 +1013,8 @@ async fn over_grpc(
         node: "bench".into(),
         tls: None,
         reference: Default::default(),
+        federation: Default::default(),
+        log: Default::default(),
         tokens: vec![TokenConfig {
             token: TOKEN.into(),
             name: "analyst".into(),

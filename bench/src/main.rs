@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod backends_bench;
 mod embedded;
+mod federation_bench;
 mod grpc_bench;
 mod indicators_bench;
 mod log_bench;
@@ -32,6 +34,12 @@ enum Command {
     /// Indicators: replaying the log into the projections, and queries by city and year in
     /// process and over gRPC, against SQL over the same facts in SQLite.
     Indicators(indicators_bench::Args),
+    /// Federation: a receiver catching up on a partner's published chain (Pull, verification,
+    /// durable appends) against a plain copy of the same events, and the lag of live replication.
+    Federation(federation_bench::Args),
+    /// The event log's backends: the embedded log, the PostgreSQL log and plain PostgreSQL clients
+    /// (the peer), with the same appends, reads and subscription.
+    Backends(backends_bench::Args),
     /// Opens the log in DIR and prints what recovery found and cost; `log` runs it in a fresh process.
     #[command(name = embedded::REOPEN_SUBCOMMAND, hide = true)]
     ReopenChild { dir: PathBuf },
@@ -42,6 +50,8 @@ fn main() -> ExitCode {
         Command::Log(args) => log_bench::run(&args),
         Command::Grpc(args) => grpc_bench::run(&args),
         Command::Indicators(args) => indicators_bench::run(&args),
+        Command::Federation(args) => federation_bench::run(&args),
+        Command::Backends(args) => backends_bench::run(&args),
         Command::ReopenChild { dir } => embedded::report_reopen(&dir).map_err(Into::into),
     };
     match result {

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use bytes::Bytes;
-use imece_domain::NodeId;
+use imece_domain::{Metadata, NodeId};
 use imece_log::{EventId, RecordedEvent, StreamId};
 
 use crate::publish::is_public;
@@ -153,12 +153,28 @@ impl Chain {
     /// whether the event is public: upgrade the node); [`Error::LogOrder`] if events are not fed
     /// in increasing log position. The chain is unchanged after an error.
     pub fn push(&mut self, event: &RecordedEvent) -> Result<Option<PublishedRecord>> {
-        if let Some(last) = self.last_position
-            && event.position <= last
-        {
-            return Err(Error::LogOrder { previous: last, found: event.position });
-        }
+        self.check_order(event)?;
         let public = is_public(event, &self.node)?;
+        self.push_checked(event, public)
+    }
+
+    /// [`Chain::push`] for a caller that has decoded the event's metadata already: the same
+    /// decision ([`crate::publish::is_public_by`]) without decoding it again. `metadata` must be
+    /// the event's own.
+    pub fn push_decoded(&mut self, event: &RecordedEvent, metadata: &Metadata) -> Result<Option<PublishedRecord>> {
+        self.check_order(event)?;
+        let public = crate::publish::is_public_by(metadata, &self.node);
+        self.push_checked(event, public)
+    }
+
+    fn check_order(&self, event: &RecordedEvent) -> Result<()> {
+        match self.last_position {
+            Some(last) if event.position <= last => Err(Error::LogOrder { previous: last, found: event.position }),
+            _ => Ok(()),
+        }
+    }
+
+    fn push_checked(&mut self, event: &RecordedEvent, public: bool) -> Result<Option<PublishedRecord>> {
         self.last_position = Some(event.position);
         if !public {
             return Ok(None);
@@ -192,6 +208,16 @@ fn put_bytes(h: &mut blake3::Hasher, bytes: &[u8]) {
 
 fn put_u64(h: &mut blake3::Hasher, n: u64) {
     h.update(&n.to_be_bytes());
+}
+
+/// A hash as 64 lower-case hex digits, as replication writes it into an event's origin.
+pub fn hash_to_hex(hash: &Hash) -> String {
+    hex(hash)
+}
+
+/// A hash from 64 hex digits; `None` if it is anything else.
+pub fn hash_from_hex(text: &str) -> Option<Hash> {
+    unhex::<32>(text)
 }
 
 /// Lower-case hex, for messages.

@@ -64,6 +64,13 @@ pub enum Error {
         source: imece_domain::Error,
     },
 
+    /// A line of the heads file does not parse.
+    ///
+    /// Handling: the file is evidence, not state: restore it from the node's backup, or move it
+    /// aside (the node starts a new one) and tell the partners, who hold the heads they received.
+    #[error("heads file {path}, line {line}: {reason}")]
+    HeadsFile { path: PathBuf, line: usize, reason: String },
+
     /// Events were fed to a [`crate::Chain`] out of log order: a bug in the caller.
     ///
     /// Handling: feed the log in order, from where the chain was resumed.

@@ -24,7 +24,7 @@
 //!     causation_id: None,
 //!     jurisdiction: CountryCode::parse("TR")?,
 //!     visibility: Visibility::Public,
-//!     origin: Origin { node: izmir.clone(), position: None },
+//!     origin: Origin::local(izmir.clone()),
 //! };
 //! let event = RecordedEvent {
 //!     position: 0,
@@ -55,14 +55,16 @@ mod chain;
 mod error;
 mod head;
 mod identity;
+mod journal;
 mod offline;
 mod publish;
 mod verify;
 
-pub use chain::{Chain, ChainHead, Hash, PublishedRecord, genesis_hash};
+pub use chain::{Chain, ChainHead, Hash, PublishedRecord, genesis_hash, hash_from_hex, hash_to_hex};
 pub use error::{Error, Result};
 pub use head::SignedHead;
 pub use identity::{Identity, KEY_FILE_LEN, PUBLIC_KEY_PREFIX, PublicKey};
+pub use journal::HeadJournal;
 pub use offline::{LogCheck, Problem, Report, verify_log};
 pub use publish::is_public;
 pub use verify::{Fault, HeadStatus, MAX_PENDING_HEADS, RECENT_HASHES, Verifier};

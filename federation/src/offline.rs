@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use imece_domain::NodeId;
+use imece_domain::{Metadata, NodeId};
 use imece_log::RecordedEvent;
 
 use crate::Error;
@@ -52,6 +52,7 @@ impl LogCheck {
             head: None,
             heads_confirmed: 0,
             heads_unchecked: 0,
+            replicated: BTreeMap::new(),
             problems: Vec::new(),
         };
         let mut by_seq: BTreeMap<u64, Vec<SignedHead>> = BTreeMap::new();
@@ -81,7 +82,30 @@ impl LogCheck {
         if self.stopped {
             return;
         }
-        match self.chain.push(event) {
+        let metadata = match Metadata::decode(&event.metadata) {
+            Ok(metadata) => metadata,
+            Err(source) => {
+                let reason = Error::Metadata { position: event.position, source }.to_string();
+                self.report.problems.push(Problem::Unreadable { position: event.position, reason });
+                self.stopped = true;
+                return;
+            }
+        };
+        if metadata.origin.node != *self.chain.node()
+            && let Some(seq) = metadata.origin.seq
+        {
+            let next = self.report.replicated.entry(metadata.origin.node.clone()).or_insert(0);
+            if seq != *next {
+                self.report.problems.push(Problem::ReplicaSeq {
+                    origin: metadata.origin.node.clone(),
+                    position: event.position,
+                    expected: *next,
+                    found: seq,
+                });
+            }
+            *next = seq + 1;
+        }
+        match self.chain.push_decoded(event, &metadata) {
             Ok(None) => {}
             Ok(Some(record)) => {
                 self.report.published += 1;
@@ -136,6 +160,8 @@ pub struct Report {
     pub heads_confirmed: usize,
     /// Signed heads past an unreadable event, which could not be checked.
     pub heads_unchecked: usize,
+    /// For each partner, how many of its records the log holds as replicated events (the next seq).
+    pub replicated: BTreeMap<NodeId, u64>,
     /// Everything wrong, in the order found. Empty if the log and its heads agree.
     pub problems: Vec<Problem>,
 }
@@ -159,6 +185,9 @@ impl fmt::Display for Report {
         }
         if self.heads_unchecked > 0 {
             write!(f, ", {} signed head(s) unchecked", self.heads_unchecked)?;
+        }
+        for (origin, count) in &self.replicated {
+            write!(f, ", {count} record(s) replicated from {origin}")?;
         }
         if self.problems.is_empty() {
             return write!(f, "; no problems");
@@ -188,4 +217,11 @@ pub enum Problem {
     /// missing from the log.
     #[error("signed head for seq {seq}, but the log publishes only {published} event(s): published events are missing")]
     HeadBeyondLog { seq: u64, published: u64 },
+    /// The events replicated from a partner do not follow its chain one by one: a record is
+    /// missing, or held twice.
+    #[error(
+        "event at position {position} is record seq {found} of node {origin}, where seq {expected} was expected: \
+         replicated records are missing or held twice"
+    )]
+    ReplicaSeq { origin: NodeId, position: u64, expected: u64, found: u64 },
 }

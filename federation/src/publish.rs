@@ -24,5 +24,10 @@ use crate::{Error, Result};
 pub fn is_public(event: &RecordedEvent, node: &NodeId) -> Result<bool> {
     let metadata =
         Metadata::decode(&event.metadata).map_err(|source| Error::Metadata { position: event.position, source })?;
-    Ok(metadata.visibility == Visibility::Public && metadata.origin.node == *node)
+    Ok(is_public_by(&metadata, node))
+}
+
+/// [`is_public`] on metadata already decoded.
+pub(crate) fn is_public_by(metadata: &Metadata, node: &NodeId) -> bool {
+    metadata.visibility == Visibility::Public && metadata.origin.node == *node
 }

@@ -213,6 +213,17 @@ impl Verifier {
         self.remember(checked)
     }
 
+    /// Whether `record` is an intact copy of a record already verified (a redelivery): the caller
+    /// skips it, without feeding it to [`Verifier::verify`], where it would be [`Fault::Duplicate`].
+    /// A record verified more than [`RECENT_HASHES`] records back cannot be compared and is not
+    /// taken for a copy.
+    pub fn is_redelivery(&self, record: &PublishedRecord) -> bool {
+        record.origin == self.partner
+            && record.seq < self.next_seq
+            && self.recent_hash(record.seq) == Some(record.hash)
+            && record.is_intact()
+    }
+
     fn halted(&self) -> Result<(), Fault> {
         match &self.fault {
             Some(fault) => Err(fault.clone()),

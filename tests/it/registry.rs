@@ -12,7 +12,7 @@ use tonic::Code;
 use tonic_types::StatusExt;
 
 /// The sample's first organisation: its id and its records, in order.
-fn first_organisation() -> (String, Vec<C>) {
+pub(crate) fn first_organisation() -> (String, Vec<C>) {
     let sample = partner_network(7);
     let id = sample.organisations[0].id.to_string();
     let items = sample
@@ -24,7 +24,7 @@ fn first_organisation() -> (String, Vec<C>) {
     (id, items)
 }
 
-async fn send(
+pub(crate) async fn send(
     client: &mut RegistryClient<tonic::transport::Channel>,
     command: C,
     token: &str,
@@ -269,4 +269,45 @@ async fn the_command_line_writes_and_retries() {
     let summary = summary.unwrap().into_inner();
     assert_eq!((summary.members, summary.stream_version), (1, 2));
     node.stop().await;
+}
+
+/// Guards: a node whose `[log] url` names PostgreSQL runs the registry on it, and finds what it
+/// wrote after a restart. Skipped without a server unless `IMECE_REQUIRE_POSTGRES=1` (CI).
+#[tokio::test]
+async fn a_node_runs_on_postgresql() {
+    let url = std::env::var("IMECE_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let schema = format!("imece_it_{}", uuid::Uuid::now_v7().simple());
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = imece_tests::config(dir.path());
+    config.log =
+        imece_server::config::LogConfig { url: Some(url.clone()), schema: schema.clone(), ..Default::default() };
+    if let Err(e) = config.log_location().open().await {
+        assert!(std::env::var("IMECE_REQUIRE_POSTGRES").is_err(), "IMECE_REQUIRE_POSTGRES is set: {e}");
+        eprintln!("SKIPPED a_node_runs_on_postgresql: {e}");
+        return;
+    }
+    let mut node = TestNode::start_with(config.clone()).await;
+    let mut client = RegistryClient::new(node.channel().await);
+    let (id, items) = first_organisation();
+    let mut last = None;
+    for item in items {
+        last = Some(send(&mut client, item, ADMIN).await.expect("the sample is valid"));
+    }
+    let last = last.unwrap();
+    node.stop().await;
+    let mut node = TestNode::start_with(config).await;
+    let mut client = RegistryClient::new(node.channel().await);
+    let org = client
+        .get_organisation(authed(pb::GetOrganisationRequest { organisation_id: id.clone() }, ADMIN))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(org.stream_version, last.stream_version, "everything written is read back from PostgreSQL");
+    let mut log = imece_proto::v1::log_client::LogClient::new(node.channel().await);
+    let head = log.get_head(authed(pb::GetHeadRequest {}, ADMIN)).await.unwrap().into_inner().head;
+    assert_eq!(head, last.last_position + 1);
+    node.stop().await;
+    let (db, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    db.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).await.unwrap();
 }

@@ -41,6 +41,8 @@ pub fn config(data_dir: &Path) -> Config {
         node: "test-node".to_owned(),
         tls: None,
         reference: Default::default(),
+        federation: Default::default(),
+        log: Default::default(),
         tokens: vec![
             token(ADMIN, "test admin", RoleConfig::Admin, &[]),
             token(REGISTRAR, "test registrar", RoleConfig::Registrar, &["union:tmkb"]),

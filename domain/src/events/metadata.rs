@@ -30,18 +30,28 @@ pub struct Actor {
     pub id: String,
 }
 
-/// Where an event was first written. `position` is `None` on the node that wrote it, whose log
-/// position is the event's own; replication sets it when it copies the event to another node, so
-/// it survives the copy.
+/// Where an event was first written. On the node that wrote it only `node` is set: its log position
+/// is the event's own. Replication sets the rest when it copies the event to another node, so that
+/// they survive the copy: the event's position in the origin's log, its seq in the origin's
+/// published chain, and its chain hash (64 hex digits), from which replication resumes.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Origin {
     pub node: NodeId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub position: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
 }
 
 impl Origin {
+    /// The origin of an event written by `node` itself.
+    pub fn local(node: NodeId) -> Origin {
+        Origin { node, position: None, seq: None, hash: None }
+    }
+
     /// The position in the origin node's log, given the position the event has in this log.
     pub fn position_or(&self, recorded_position: u64) -> u64 {
         self.position.unwrap_or(recorded_position)
@@ -108,16 +118,25 @@ impl Metadata {
         }
         #[derive(Serialize)]
         struct WireOrigin<'a> {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            hash: Option<&'a str>,
             node: &'a NodeId,
             #[serde(skip_serializing_if = "Option::is_none")]
             position: Option<u64>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            seq: Option<u64>,
         }
         let wire = Wire {
             actor: WireActor { id: &self.actor.id, kind: self.actor.kind },
             causation_id: self.causation_id.as_ref(),
             correlation_id: &self.correlation_id,
             jurisdiction: &self.jurisdiction,
-            origin: WireOrigin { node: &self.origin.node, position: self.origin.position },
+            origin: WireOrigin {
+                hash: self.origin.hash.as_deref(),
+                node: &self.origin.node,
+                position: self.origin.position,
+                seq: self.origin.seq,
+            },
             v: METADATA_VERSION,
             visibility: self.visibility,
         };
@@ -130,14 +149,43 @@ impl Metadata {
 
     /// Metadata from the bytes [`Metadata::encode`] wrote.
     pub fn decode(bytes: &[u8]) -> Result<Metadata> {
-        let codec = |reason: String| Error::Codec { action: "decode", what: "metadata".into(), reason };
-        let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| codec(e.to_string()))?;
-        let version = value.as_object_mut().and_then(|m| m.remove("v")).and_then(|v| v.as_u64());
-        match version {
-            Some(METADATA_VERSION) => serde_json::from_value(value).map_err(|e| codec(e.to_string())),
-            Some(v) => Err(codec(format!("metadata version {v} is newer than this build reads ({METADATA_VERSION})"))),
-            None => Err(codec("missing its version field v".into())),
+        /// The current shape with its version, read in one pass (every event is decoded with it).
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Wire {
+            v: u64,
+            actor: Actor,
+            correlation_id: CorrelationId,
+            #[serde(default)]
+            causation_id: Option<CausationId>,
+            jurisdiction: CountryCode,
+            visibility: Visibility,
+            origin: Origin,
         }
+        /// Only the version, to explain why the current shape did not fit.
+        #[derive(Deserialize)]
+        struct Version {
+            v: Option<serde_json::Value>,
+        }
+        let codec = |reason: String| Error::Codec { action: "decode", what: "metadata".into(), reason };
+        let version_error = |parsed: serde_json::Error| match serde_json::from_slice::<Version>(bytes)
+            .map(|v| v.v.map(|v| v.as_u64()))
+        {
+            Ok(Some(Some(v))) if v != METADATA_VERSION => {
+                codec(format!("metadata version {v} is newer than this build reads ({METADATA_VERSION})"))
+            }
+            Ok(None) => codec("missing its version field v".into()),
+            _ => codec(parsed.to_string()),
+        };
+        let wire: Wire = serde_json::from_slice(bytes).map_err(version_error)?;
+        if wire.v != METADATA_VERSION {
+            return Err(codec(format!(
+                "metadata version {} is newer than this build reads ({METADATA_VERSION})",
+                wire.v
+            )));
+        }
+        let Wire { v: _, actor, correlation_id, causation_id, jurisdiction, visibility, origin } = wire;
+        Ok(Metadata { actor, correlation_id, causation_id, jurisdiction, visibility, origin })
     }
 }
 
@@ -195,11 +243,13 @@ mod tests {
             causation_id: None,
             jurisdiction: CountryCode::parse("IT").unwrap(),
             visibility: Visibility::Public,
-            origin: Origin { node: NodeId::new("reggio-emilia").unwrap(), position: None },
+            origin: Origin::local(NodeId::new("reggio-emilia").unwrap()),
         };
         assert_eq!(m.encode().unwrap(), encoded_through_a_value(&m));
         m.causation_id = Some(CausationId::from(uuid::Uuid::from_u128(9)));
         m.origin.position = Some(42);
+        m.origin.seq = Some(17);
+        m.origin.hash = Some("ab".repeat(32));
         m.actor.kind = ActorKind::Node;
         m.visibility = Visibility::HomeOnly;
         assert_eq!(m.encode().unwrap(), encoded_through_a_value(&m));

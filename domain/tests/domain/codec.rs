@@ -206,7 +206,7 @@ fn metadata(visibility: Visibility) -> Metadata {
         causation_id: Some(CausationId::from_uuid(id(0x901))),
         jurisdiction: CountryCode::IT,
         visibility,
-        origin: Origin { node: NodeId::new("it-reggio-emilia").unwrap(), position: None },
+        origin: Origin::local(NodeId::new("it-reggio-emilia").unwrap()),
     }
 }
 
@@ -229,10 +229,14 @@ fn metadata_round_trips_with_the_version_of_its_shape() {
 
 #[test]
 fn the_origin_position_survives_replication() {
-    let local = Origin { node: NodeId::new("tr-izmir").unwrap(), position: None };
+    let local = Origin::local(NodeId::new("tr-izmir").unwrap());
     assert_eq!(local.position_or(41), 41, "on the writing node, the event's own position");
-    let copied = Origin { position: Some(41), ..local };
+    let copied = Origin { position: Some(41), seq: Some(3), hash: Some("0f".repeat(32)), ..local };
     assert_eq!(copied.position_or(7), 41, "on another node, where it was first written");
+    let mut m = metadata(Visibility::Public);
+    m.origin = copied.clone();
+    let decoded = Metadata::decode(&m.encode().unwrap()).unwrap();
+    assert_eq!(decoded.origin, copied, "seq and chain hash survive the copy too");
 }
 
 #[test]

@@ -81,3 +81,42 @@ fn unreadable_metadata_stops_the_check_there() {
     assert!(matches!(report.problems[..], [Problem::Unreadable { position: 6, .. }]), "{report}");
     assert_eq!((report.events, report.published, report.heads_confirmed, report.heads_unchecked), (9, 2, 1, 2));
 }
+
+/// A partner's record as a receiver stores it: the origin's metadata with position, seq and hash.
+fn replicated_metadata(origin: &imece_domain::NodeId, seq: u64) -> bytes::Bytes {
+    let mut m = imece_domain::Metadata::decode(&metadata(origin, imece_domain::Visibility::Public, None)).unwrap();
+    m.origin.position = Some(seq * 2);
+    m.origin.seq = Some(seq);
+    m.origin.hash = Some(imece_federation::hash_to_hex(&[seq as u8; 32]));
+    m.encode().unwrap().into()
+}
+
+#[test]
+fn replicated_records_are_counted_and_a_missing_or_doubled_one_is_found() {
+    let key = identity(1);
+    let with_replicas = |seqs: &[u64]| {
+        let mut log = Log::default();
+        for &seq in seqs {
+            log.push("OrganisationRenamed.v1", replicated_metadata(&reggio(), seq));
+        }
+        verify_log(log.events, &izmir(), &[], &key.public_key())
+    };
+    let report = with_replicas(&[0, 1, 2]);
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(report.published, 0, "replicated events are not this node's to publish");
+    assert_eq!(report.replicated.get(&reggio()), Some(&3));
+    assert!(report.to_string().contains("3 record(s) replicated from it-reggio-emilia"), "{report}");
+
+    let report = with_replicas(&[0, 2]);
+    assert_eq!(
+        report.problems,
+        vec![Problem::ReplicaSeq { origin: reggio(), position: 1, expected: 1, found: 2 }],
+        "{report}"
+    );
+    let report = with_replicas(&[0, 1, 1, 2]);
+    assert_eq!(
+        report.problems,
+        vec![Problem::ReplicaSeq { origin: reggio(), position: 2, expected: 2, found: 1 }],
+        "{report}"
+    );
+}

@@ -32,7 +32,7 @@ pub fn metadata(origin: &NodeId, visibility: Visibility, origin_position: Option
         causation_id: None,
         jurisdiction: CountryCode::parse("TR").unwrap(),
         visibility,
-        origin: Origin { node: origin.clone(), position: origin_position },
+        origin: Origin { position: origin_position, ..Origin::local(origin.clone()) },
     }
     .encode()
     .unwrap()

@@ -160,6 +160,22 @@ fn a_duplicated_record_is_refused() {
 }
 
 #[test]
+fn a_redelivery_is_told_apart_without_halting() {
+    let chain = izmir_chain();
+    let mut v = verifier();
+    assert_eq!(first_fault(&mut v, &chain[..3]), None);
+    assert!(v.is_redelivery(&chain[1]), "an intact copy of a verified record");
+    assert!(v.is_redelivery(&chain[2]));
+    assert!(!v.is_redelivery(&chain[3]), "not verified yet");
+    let mut altered = chain[1].clone();
+    altered.data = "{}".into();
+    assert!(!v.is_redelivery(&altered), "altered after hashing");
+    assert!(!v.is_redelivery(&rehash(altered)), "other content");
+    assert_eq!(v.fault(), None, "asking halts nothing");
+    assert_eq!(first_fault(&mut v, &chain[3..]), None);
+}
+
+#[test]
 fn a_record_going_back_with_other_content_is_out_of_order() {
     let mut chain = izmir_chain();
     let mut rewritten = chain[1].clone();

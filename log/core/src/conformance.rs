@@ -27,7 +27,7 @@
 //! is bounded, so a backend that hangs fails its test instead of stalling the run, and every
 //! assertion says which rule of the contract broke.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -40,7 +40,7 @@ use tokio::time::Instant;
 
 use crate::{
     AppendResult, Direction, Error, EventId, EventLog, EventStream, ExpectedVersion, MAX_BATCH_BYTES, MAX_BATCH_EVENTS,
-    MAX_EVENT_BYTES, MAX_EVENT_TYPE_LEN, NewEvent, RecordedEvent, Result, StreamFrom, StreamId,
+    MAX_EVENT_BYTES, MAX_EVENT_TYPE_LEN, NewEvent, RecordedEvent, Result, StreamAppend, StreamFrom, StreamId,
 };
 
 /// The runtime the tests of [`conformance_suite!`](crate::conformance_suite) run on, re-exported so
@@ -68,8 +68,10 @@ pub trait Harness: Send + Sync + 'static {
 /// `conformance`.
 ///
 /// `$make` is a function (usually a closure) returning a future of a fresh [`Harness`]; it is
-/// called once per test, so a backend can set up its storage asynchronously (create a database
-/// schema, say). Items of the invoking module are visible to `$make`.
+/// called once per test (twice for a test that copies one log into another, such as
+/// [`restore_reproduces_a_log_exactly`]), so a backend can set up its storage asynchronously (create
+/// a database schema, say). Each call must give storage of its own. Items of the invoking module
+/// are visible to `$make`.
 ///
 /// ```ignore
 /// imece_log::conformance_suite!(|| async { Embedded(tempfile::tempdir().unwrap()) });
@@ -103,9 +105,23 @@ macro_rules! conformance_suite {
             concurrent_appends_to_distinct_streams,
             reopen_preserves_everything,
             many_events_read_in_pages,
+            append_many_orders_parts_across_streams,
+            append_many_wrong_version_in_last_part_writes_nothing,
+            append_many_invalid_part_is_refused_whole,
+            append_many_reused_ids_are_refused,
+            append_many_retry_returns_original_results,
+            append_many_is_seen_whole_by_subscribers,
+            concurrent_append_many_and_appends_land_once,
+            restore_refuses_conflicts_and_writes_nothing,
+            repeated_restore_is_a_no_op,
+            appends_continue_after_restore,
+            restore_is_seen_by_subscribers,
+            restored_ids_stay_idempotency_keys;
+            // Tests given two harnesses: a source log and a target.
+            restore_reproduces_a_log_exactly,
         );
     };
-    (@tests $make:expr; $($test:ident),* $(,)?) => {
+    (@tests $make:expr; $($test:ident),* $(,)?; $($pair:ident),* $(,)?) => {
         #[allow(unused_imports)]
         mod conformance {
             use super::*;
@@ -117,6 +133,12 @@ macro_rules! conformance_suite {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $test() {
                     $crate::conformance::$test(($make)().await).await;
+                }
+            )*
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $pair() {
+                    $crate::conformance::$pair(($make)().await, ($make)().await).await;
                 }
             )*
         }
@@ -1359,6 +1381,976 @@ pub async fn many_events_read_in_pages<H: Harness>(h: H) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Tests: appends to several streams at once
+// ---------------------------------------------------------------------------------------------
+
+/// Guards the order of [`EventLog::append_many`]: the log's positions follow the order of the
+/// parts, across streams, gapless and with nothing between them; one [`AppendResult`] per part with
+/// the right versions; a stream that appears in several parts gets consecutive versions, each part
+/// checked against the stream as the parts before it leave it; the same after a reopen.
+pub async fn append_many_orders_parts_across_streams<H: Harness>(h: H) {
+    bounded("append_many_orders_parts_across_streams", async move {
+        use ExpectedVersion::{Any, Exact, NoStream, StreamExists};
+        let log = h.open().await;
+        let (a, b, c, d) = (stream("many-a"), stream("many-b"), stream("many-c"), stream("many-d"));
+        let mut model = Model::default();
+        let batch = events(0, 2);
+        let r = ok("first append", log.append(&a, NoStream, batch.clone()).await);
+        model.record(&a, &r, &batch, "first append");
+
+        let calls: Vec<(&str, Vec<StreamAppend>, Vec<AppendResult>)> = vec![
+            (
+                "five parts to three streams, b and a twice",
+                vec![
+                    part(&b, NoStream, events(10, 2)),
+                    part(&a, Exact(1), events(20, 1)),
+                    part(&c, Any, events(30, 3)),
+                    part(&b, Exact(1), events(40, 2)),
+                    part(&a, StreamExists, events(50, 1)),
+                ],
+                vec![
+                    result(2, 3, 0, 1),
+                    result(4, 4, 2, 2),
+                    result(5, 7, 0, 2),
+                    result(8, 9, 2, 3),
+                    result(10, 10, 3, 3),
+                ],
+            ),
+            ("one part", vec![part(&c, Exact(2), events(60, 1))], vec![result(11, 11, 3, 3)]),
+            (
+                "one new stream three times",
+                vec![
+                    part(&d, NoStream, events(70, 1)),
+                    part(&d, Exact(0), events(71, 2)),
+                    part(&d, Exact(2), events(73, 1)),
+                ],
+                vec![result(12, 12, 0, 0), result(13, 14, 1, 2), result(15, 15, 3, 3)],
+            ),
+        ];
+        for (what, call, want) in calls {
+            let ctx = format!("append_many of {what}");
+            let head = ok("head", log.head().await);
+            let got = ok(&ctx, log.append_many(call.clone()).await);
+            assert_eq!(got, want, "{ctx}: wrong results (one per part, in order)");
+            record_parts(&mut model, &call, &got, &ctx);
+            let written = ok("read_all", log.read_all(head, ALL).await);
+            let placed: Vec<(StreamId, EventId)> = written.iter().map(|e| (e.stream.clone(), e.id)).collect();
+            assert_eq!(placed, flat(&call), "{ctx}: the log must hold the call's events in the order of its parts");
+            for p in &call {
+                let version =
+                    want.iter().zip(&call).rev().find(|(_, q)| q.stream == p.stream).map(|(r, _)| r.last_version);
+                assert_eq!(
+                    ok("stream_version", log.stream_version(&p.stream).await),
+                    version,
+                    "{ctx}: stream_version({}) must be the version of its last event",
+                    p.stream
+                );
+            }
+        }
+        model.check(&log, "after append_many calls").await;
+        drop(log);
+        let log = h.open().await;
+        model.check(&log, "after append_many calls and a reopen").await;
+    })
+    .await;
+}
+
+/// Guards all-or-nothing across parts: a wrong expected version in the last part (also one that
+/// holds before the call but not after its earlier parts) refuses the whole call with
+/// [`Error::WrongExpectedVersion`] for that part, and nothing of the earlier parts is written: head
+/// and every stream stay as they were, and the refused events append later as new.
+pub async fn append_many_wrong_version_in_last_part_writes_nothing<H: Harness>(h: H) {
+    bounded("append_many_wrong_version_in_last_part_writes_nothing", async move {
+        use ExpectedVersion::{Any, Exact, NoStream, StreamExists};
+        let log = h.open().await;
+        let (a, b, c, d) =
+            (stream("many-wrong-a"), stream("many-wrong-b"), stream("many-wrong-c"), stream("many-wrong-d"));
+        let mut model = Model::default();
+        for (s, batch) in [(&a, events(0, 2)), (&b, events(2, 1))] {
+            let r = ok("setup append", log.append(s, NoStream, batch.clone()).await);
+            model.record(s, &r, &batch, "setup append");
+        }
+        let before = [(&a, Some(1)), (&b, Some(0)), (&c, None), (&d, None)];
+
+        // What the call is, then the stream, expected and actual version the refusal names.
+        type Case<'a> = (&'a str, Vec<StreamAppend>, &'a StreamId, ExpectedVersion, Option<u64>);
+        let cases: Vec<Case<'_>> = vec![
+            (
+                "an Exact the stream is not at in the last part",
+                vec![
+                    part(&a, Exact(1), events(100, 2)),
+                    part(&c, NoStream, events(102, 1)),
+                    part(&b, Exact(5), events(103, 1)),
+                ],
+                &b,
+                Exact(5),
+                Some(0),
+            ),
+            (
+                "a NoStream in the last part on a stream an earlier part creates",
+                vec![
+                    part(&c, NoStream, events(110, 1)),
+                    part(&a, Any, events(111, 1)),
+                    part(&c, NoStream, events(112, 1)),
+                ],
+                &c,
+                NoStream,
+                Some(0),
+            ),
+            (
+                "an Exact in the last part that holds before the call but not after its earlier parts",
+                vec![
+                    part(&a, Exact(1), events(120, 1)),
+                    part(&b, Any, events(121, 1)),
+                    part(&a, Exact(1), events(122, 1)),
+                ],
+                &a,
+                Exact(1),
+                Some(2),
+            ),
+            (
+                "a StreamExists in the last part on a missing stream",
+                vec![
+                    part(&a, Any, events(130, 1)),
+                    part(&b, Any, events(131, 3)),
+                    part(&d, StreamExists, events(134, 1)),
+                ],
+                &d,
+                StreamExists,
+                None,
+            ),
+            (
+                "a wrong Exact in a middle part",
+                vec![part(&c, Any, events(140, 1)), part(&a, Exact(0), events(141, 1)), part(&b, Any, events(142, 1))],
+                &a,
+                Exact(0),
+                Some(1),
+            ),
+        ];
+        for (what, call, s, expected, actual) in cases {
+            let ctx = format!("append_many with {what}");
+            assert_wrong_version(log.append_many(call).await, s, expected, actual, &ctx);
+            for (s, version) in before {
+                assert_untouched(&log, 3, s, version, &format!("after refusing {ctx}")).await;
+            }
+        }
+
+        // The refused events were not recorded: the first call, with the right expectation, is new.
+        let call = vec![
+            part(&a, Exact(1), events(100, 2)),
+            part(&c, NoStream, events(102, 1)),
+            part(&b, Exact(0), events(103, 1)),
+        ];
+        let got = ok("append_many after refusals", log.append_many(call.clone()).await);
+        assert_eq!(
+            got,
+            vec![result(3, 4, 2, 3), result(5, 5, 0, 0), result(6, 6, 1, 1)],
+            "the events of refused calls must append as new: wrong results"
+        );
+        record_parts(&mut model, &call, &got, "append_many after refusals");
+        model.check(&log, "after refused append_many calls").await;
+    })
+    .await;
+}
+
+/// Guards validation of [`EventLog::append_many`] by [`crate::validate_appends`]: an empty call, an
+/// empty part, a part breaking a rule of [`crate::validate_batch`], and a call within the limits per
+/// part but over them in all are refused as [`Error::InvalidInput`] naming the field
+/// (`appends[2].events[1].event_type`), and nothing of the call is written.
+pub async fn append_many_invalid_part_is_refused_whole<H: Harness>(h: H) {
+    bounded("append_many_invalid_part_is_refused_whole", async move {
+        use ExpectedVersion::Any;
+        let log = h.open().await;
+        let streams =
+            [stream("many-invalid-a"), stream("many-invalid-b"), stream("many-invalid-c"), stream("many-invalid-d")];
+        let [a, b, c, d] = &streams;
+        let mut model = Model::default();
+        let batch = vec![event(0)];
+        let r = ok("first append", log.append(a, ExpectedVersion::NoStream, batch.clone()).await);
+        model.record(a, &r, &batch, "first append");
+
+        let nil = EventId::from_bytes([0; 16]);
+        let first_valid = event(1);
+        let half = MAX_BATCH_EVENTS as u64 / 2 + 1;
+        let big = pattern(MAX_BATCH_BYTES / 4, 7);
+        let cases: Vec<(&str, Vec<StreamAppend>, &str)> = vec![
+            ("no parts", vec![], "appends"),
+            (
+                "an empty event type in part 2",
+                vec![
+                    part(a, Any, vec![first_valid.clone()]),
+                    part(b, Any, events(2, 2)),
+                    part(c, Any, vec![event(4), NewEvent::new("", "{}")]),
+                ],
+                "appends[2].events[1].event_type",
+            ),
+            (
+                "a part without events",
+                vec![part(b, Any, events(5, 1)), part(c, Any, vec![]), part(d, Any, events(6, 1))],
+                "appends[1].events",
+            ),
+            (
+                "a nil id in part 0",
+                vec![part(b, Any, vec![event(7).with_id(nil)]), part(c, Any, events(8, 1))],
+                "appends[0].events[0].id",
+            ),
+            (
+                "a control character in the event type of part 3",
+                vec![
+                    part(a, Any, events(9, 1)),
+                    part(b, Any, events(10, 1)),
+                    part(c, Any, events(11, 1)),
+                    part(d, Any, vec![NewEvent::new("Bad\n.v1", "{}")]),
+                ],
+                "appends[3].events[0].event_type",
+            ),
+            (
+                "an event one byte too large in part 1",
+                vec![
+                    part(a, Any, events(12, 1)),
+                    part(
+                        b,
+                        Any,
+                        vec![NewEvent::new("Large.v1", pattern(MAX_EVENT_BYTES - 9, 8)).with_metadata(pattern(10, 9))],
+                    ),
+                ],
+                "appends[1].events[0].data",
+            ),
+            (
+                "too many events in all, each part within the limit",
+                vec![part(b, Any, events(1000, half)), part(c, Any, events(1000 + half, half))],
+                "appends",
+            ),
+            (
+                "too many bytes in all, each part within the limit",
+                [a, b, c, d, a].iter().map(|s| part(s, Any, vec![NewEvent::new("Large.v1", big.clone())])).collect(),
+                "appends",
+            ),
+        ];
+        for (what, call, field) in cases {
+            let ctx = format!("append_many with {what}");
+            match log.append_many(call).await {
+                Err(Error::InvalidInput { field: got, rule }) => {
+                    assert_eq!(got, field, "{ctx}: InvalidInput names the wrong field (rule: {rule})")
+                }
+                other => panic!("{ctx}: expected InvalidInput for {field}, got {other:?}"),
+            }
+            for (s, version) in [(a, Some(0)), (b, None), (c, None), (d, None)] {
+                assert_untouched(&log, 1, s, version, &format!("after refusing {ctx}")).await;
+            }
+        }
+
+        // The valid first part of a refused call was not recorded: appending it alone is new.
+        let call = vec![part(a, ExpectedVersion::Exact(0), vec![first_valid])];
+        let got = ok("appending alone a valid part of a refused call", log.append_many(call.clone()).await);
+        assert_eq!(got, vec![result(1, 1, 1, 1)], "a valid part of a refused call must append as new: wrong results");
+        record_parts(&mut model, &call, &got, "appending a valid part of a refused call");
+        model.check(&log, "after refused append_many calls").await;
+    })
+    .await;
+}
+
+/// Guards ids in [`EventLog::append_many`]: an id repeated across two parts is
+/// [`Error::InvalidInput`] naming the later one; an id already in the log with other content, in
+/// another stream, or as a part that is a whole earlier append next to a new part, is
+/// [`Error::DuplicateEventId`] naming it; nothing of the call is written in any case.
+pub async fn append_many_reused_ids_are_refused<H: Harness>(h: H) {
+    bounded("append_many_reused_ids_are_refused", async move {
+        use ExpectedVersion::{Any, NoStream};
+        let log = h.open().await;
+        let (a, b, c) = (stream("many-dup-a"), stream("many-dup-b"), stream("many-dup-c"));
+        let mut model = Model::default();
+        let original = events(0, 2);
+        let r = ok("original batch", log.append(&a, NoStream, original.clone()).await);
+        model.record(&a, &r, &original, "original batch");
+        let (e0, e1) = (original[0].clone(), original[1].clone());
+        let (x, y, z) = (event(10), event(11), event(12));
+
+        let repeated = vec![
+            part(&b, NoStream, vec![x.clone(), y.clone()]),
+            part(&c, Any, vec![z.clone()]),
+            part(&a, Any, vec![y.clone()]),
+        ];
+        match log.append_many(repeated).await {
+            Err(Error::InvalidInput { field, rule }) => {
+                assert_eq!(field, "appends[2].events[0].id", "an id repeated across parts: wrong field (rule: {rule})")
+            }
+            other => panic!("an id repeated across parts: expected InvalidInput, got {other:?}"),
+        }
+        let check = |ctx: String| {
+            let log = &log;
+            let (a, b, c) = (&a, &b, &c);
+            async move {
+                assert_untouched(log, 2, a, Some(1), &ctx).await;
+                assert_untouched(log, 2, b, None, &ctx).await;
+                assert_untouched(log, 2, c, None, &ctx).await;
+            }
+        };
+        check("after refusing an id repeated across parts".to_owned()).await;
+
+        let mut other_data = e0.clone();
+        other_data.data = Bytes::from_static(b"{\"n\":\"other\"}");
+        let cases: Vec<(&str, Vec<StreamAppend>, Vec<EventId>)> = vec![
+            (
+                "an id in the log with other data, in the last part",
+                vec![part(&b, NoStream, vec![x.clone()]), part(&a, Any, vec![other_data])],
+                vec![e0.id],
+            ),
+            (
+                "an id in the log with other metadata",
+                vec![
+                    part(&a, Any, vec![e1.clone().with_metadata("{\"other\":1}")]),
+                    part(&c, NoStream, vec![y.clone()]),
+                ],
+                vec![e1.id],
+            ),
+            (
+                "an id in the log with the same content in another stream",
+                vec![part(&b, Any, vec![e1.clone()])],
+                vec![e1.id],
+            ),
+            (
+                "a whole earlier append as one part, next to a new part",
+                vec![part(&a, Any, original.clone()), part(&b, NoStream, vec![x.clone()])],
+                vec![e0.id, e1.id],
+            ),
+            (
+                "a new part, then a whole earlier append",
+                vec![part(&c, NoStream, vec![z.clone()]), part(&a, Any, original.clone())],
+                vec![e0.id, e1.id],
+            ),
+        ];
+        for (what, call, ids) in cases {
+            let ctx = format!("append_many with {what}");
+            assert_duplicate(log.append_many(call).await, &ids, &ctx);
+            check(format!("after refusing {ctx}")).await;
+        }
+
+        // The new events of the refused calls were not recorded.
+        let call = vec![part(&b, NoStream, vec![x, y]), part(&c, NoStream, vec![z])];
+        let got = ok("appending the new events of refused calls", log.append_many(call.clone()).await);
+        assert_eq!(got, vec![result(2, 3, 0, 1), result(4, 4, 0, 0)], "new events of refused calls: wrong results");
+        record_parts(&mut model, &call, &got, "the new events of refused calls");
+        model.check(&log, "after reused ids in append_many").await;
+    })
+    .await;
+}
+
+/// Guards idempotency of [`EventLog::append_many`]: retrying a whole call returns its original
+/// results whatever the parts expect and writes nothing, also after a reopen; a retry of which only
+/// some parts are in the log, with parts in another order, in another stream or with other content
+/// is [`Error::DuplicateEventId`] and writes nothing.
+pub async fn append_many_retry_returns_original_results<H: Harness>(h: H) {
+    bounded("append_many_retry_returns_original_results", async move {
+        use ExpectedVersion::{Any, Exact, NoStream};
+        let mut log = h.open().await;
+        let (a, b, c) = (stream("many-retry-a"), stream("many-retry-b"), stream("many-retry-c"));
+        let mut model = Model::default();
+        let batch = events(0, 1);
+        let r = ok("first append", log.append(&a, NoStream, batch.clone()).await);
+        model.record(&a, &r, &batch, "first append");
+        let call = vec![
+            part(&a, Exact(0), events(10, 2)),
+            part(&b, NoStream, events(20, 1)),
+            part(&a, Exact(2), events(30, 1)),
+        ];
+        let original = ok("the call", log.append_many(call.clone()).await);
+        assert_eq!(
+            original,
+            vec![result(1, 2, 1, 2), result(3, 3, 0, 0), result(4, 4, 3, 3)],
+            "the call: wrong results"
+        );
+        record_parts(&mut model, &call, &original, "the call");
+        for (s, expected, batch) in [(&c, NoStream, events(40, 2)), (&a, Exact(3), events(50, 1))] {
+            let r = ok("a later append", log.append(s, expected, batch.clone()).await);
+            model.record(s, &r, &batch, "a later append");
+        }
+        let state = [(&a, Some(4)), (&b, Some(0)), (&c, Some(1))];
+
+        let with = |expected: ExpectedVersion| -> Vec<StreamAppend> {
+            call.iter().map(|p| StreamAppend { expected, ..p.clone() }).collect()
+        };
+        let retries = [
+            ("with its stale expectations", call.clone()),
+            ("with Any", with(Any)),
+            ("with expectations the streams are not at", with(Exact(99))),
+        ];
+        for round in ["", " after a reopen"] {
+            for (what, retry) in &retries {
+                let ctx = format!("retrying the call {what}{round}");
+                assert_eq!(
+                    ok(&ctx, log.append_many(retry.clone()).await),
+                    original,
+                    "{ctx}: must return the original results"
+                );
+                for (s, version) in state {
+                    assert_untouched(&log, 8, s, version, &ctx).await;
+                }
+            }
+            if round.is_empty() {
+                drop(log);
+                log = h.open().await;
+            }
+        }
+
+        let mut changed = call.clone();
+        changed[2].events[0] = changed[2].events[0].clone().with_metadata("changed");
+        let mut elsewhere = call.clone();
+        elsewhere[1].stream = c.clone();
+        let ids: Vec<EventId> = flat(&call).into_iter().map(|(_, id)| id).collect();
+        let refused: Vec<(&str, Vec<StreamAppend>)> = vec![
+            ("only some parts in the log", vec![call[0].clone(), part(&b, Any, events(60, 1))]),
+            (
+                "only some parts in the log, the new one first",
+                vec![part(&c, Any, events(61, 1)), call[1].clone(), call[2].clone()],
+            ),
+            ("its parts in another order", vec![call[1].clone(), call[0].clone(), call[2].clone()]),
+            ("a part naming another stream", elsewhere),
+            ("an event with other metadata", changed),
+        ];
+        for (what, retry) in refused {
+            let ctx = format!("a retry of the call with {what}");
+            assert_duplicate(log.append_many(retry).await, &ids, &ctx);
+            for (s, version) in state {
+                assert_untouched(&log, 8, s, version, &ctx).await;
+            }
+        }
+        model.check(&log, "after retries of append_many").await;
+    })
+    .await;
+}
+
+/// Guards subscriptions and [`EventLog::append_many`]: a subscriber sees the call's events one after
+/// another in the order of its parts, from before and from inside the call; and while other tasks
+/// append single events, every call's events still reach a subscriber as one run, in order.
+pub async fn append_many_is_seen_whole_by_subscribers<H: Harness>(h: H) {
+    bounded("append_many_is_seen_whole_by_subscribers", async move {
+        use ExpectedVersion::{Any, Exact, NoStream};
+        let log = Arc::new(h.open().await);
+        let (a, b, c) = (stream("many-sub-a"), stream("many-sub-b"), stream("many-sub-c"));
+        let mut sub = log.subscribe_all(0);
+        ok("append", log.append(&a, NoStream, events(0, 2)).await);
+        let call = vec![
+            part(&b, NoStream, events(10, 3)),
+            part(&a, Exact(1), events(20, 2)),
+            part(&c, Any, events(30, 1)),
+            part(&b, Exact(2), events(40, 2)),
+        ];
+        ok("append_many", log.append_many(call.clone()).await);
+        ok("append", log.append(&c, Any, events(50, 1)).await);
+        let got = take_events(&mut sub, 11, "a subscription made before the call").await;
+        assert_contiguous(&got, 0, "a subscription made before the call");
+        let seen: Vec<(StreamId, EventId)> = got[2..10].iter().map(|e| (e.stream.clone(), e.id)).collect();
+        assert_eq!(seen, flat(&call), "a subscription must see the call's events one after another, in order");
+        assert_same_events(&got, &ok("read_all", log.read_all(0, ALL).await), "subscription vs read_all");
+        assert_quiet(&mut sub, "a subscription that has seen every event").await;
+        let mut inside = log.subscribe_all(5);
+        let got = take_events(&mut inside, 6, "a subscription from inside the call").await;
+        assert_contiguous(&got, 5, "a subscription from inside the call");
+        drop((sub, inside));
+
+        // Calls racing single appends: each call's events form one run in what a subscriber sees.
+        const CALLS: u64 = 20;
+        const SINGLES: u64 = 60;
+        let head = ok("head", log.head().await);
+        let total = CALLS * 4 + SINGLES;
+        let (watcher, _) =
+            consume(log.subscribe_all(head), head, head + total, "a subscription while calls race appends");
+        let singles = {
+            let log = log.clone();
+            spawn(async move {
+                let s = stream("many-sub-single");
+                for i in 0..SINGLES {
+                    ok("single append", log.append(&s, Any, vec![event(10_000 + i)]).await);
+                }
+            })
+        };
+        let mut calls = Vec::new();
+        for i in 0..CALLS {
+            let n = 1000 + i * 10;
+            let call =
+                vec![part(&a, Any, events(n, 2)), part(&b, Any, events(n + 2, 1)), part(&c, Any, events(n + 3, 1))];
+            ok("racing append_many", log.append_many(call.clone()).await);
+            calls.push(call);
+        }
+        join(singles).await;
+        let (_sub, got, what) = join(watcher).await;
+        assert_contiguous(&got, head, &what);
+        let order: HashMap<EventId, usize> = got.iter().enumerate().map(|(i, e)| (e.id, i)).collect();
+        for (k, call) in calls.iter().enumerate() {
+            let ids = flat(call);
+            let Some(&start) = order.get(&ids[0].1) else { panic!("{what}: call #{k} was not seen") };
+            let seen: Vec<(StreamId, EventId)> =
+                got[start..(start + ids.len()).min(got.len())].iter().map(|e| (e.stream.clone(), e.id)).collect();
+            assert_eq!(seen, ids, "{what}: call #{k} must be seen as one run of its events, in order");
+        }
+    })
+    .await;
+}
+
+/// Guards [`EventLog::append_many`] under concurrency: tasks making calls (each with a stream of
+/// its own at exact versions, twice per call, and shared streams) race tasks appending single
+/// events; every event lands exactly once, the parts of each call are one run of positions, each
+/// call's own stream follows its parts, and no reader ever sees a call's events in part (the head,
+/// polled throughout, never falls inside a call).
+pub async fn concurrent_append_many_and_appends_land_once<H: Harness>(h: H) {
+    bounded("concurrent_append_many_and_appends_land_once", async move {
+        use ExpectedVersion::{Any, Exact, NoStream};
+        const CALLERS: u64 = 4;
+        const APPENDERS: u64 = 4;
+        const ROUNDS: u64 = 15;
+        let log = Arc::new(h.open().await);
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let heads = {
+            let (log, stop) = (log.clone(), stop.clone());
+            spawn(async move {
+                let mut seen = Vec::new();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    seen.push(ok("head", log.head().await));
+                    tokio::task::yield_now().await;
+                }
+                seen
+            })
+        };
+        let callers: Vec<_> = (0..CALLERS)
+            .map(|w| {
+                let log = log.clone();
+                spawn(async move {
+                    let own = stream(&format!("many-race-own-{w}"));
+                    let (shared, other) = (stream("many-race-shared"), stream("many-race-other"));
+                    let mut done = Vec::new();
+                    let mut version: Option<u64> = None;
+                    for r in 0..ROUNDS {
+                        let n = (w + 1) * 100_000 + r * 100;
+                        let k = 1 + r % 3;
+                        let expected = version.map_or(NoStream, Exact);
+                        let call = vec![
+                            part(&own, expected, events(n, k)),
+                            part(&shared, Any, events(n + 10, 1 + r % 2)),
+                            part(&own, Exact(version.map_or(0, |v| v + 1) + k - 1), events(n + 20, 1)),
+                            part(&other, Any, events(n + 30, 2)),
+                        ];
+                        let got = ok(&format!("caller {w} round {r}"), log.append_many(call.clone()).await);
+                        version = Some(got[2].last_version);
+                        done.push((call, got));
+                    }
+                    done
+                })
+            })
+            .collect();
+        let appenders: Vec<_> = (0..APPENDERS)
+            .map(|w| {
+                let log = log.clone();
+                spawn(async move {
+                    let s =
+                        if w % 2 == 0 { stream("many-race-shared") } else { stream(&format!("many-race-single-{w}")) };
+                    let mut done = Vec::new();
+                    let mut n = (w + 1) * 1_000_000;
+                    for size in chunks(40, &[1, 3, 2, 5]) {
+                        let batch = events(n, size);
+                        n += size;
+                        let r = ok(&format!("appender {w}"), log.append(&s, Any, batch.clone()).await);
+                        done.push((s.clone(), r, batch));
+                    }
+                    done
+                })
+            })
+            .collect();
+        let mut model = Model::default();
+        let mut calls = Vec::new();
+        for (w, task) in callers.into_iter().enumerate() {
+            let mut next_own = 0;
+            for (r, (call, got)) in join(task).await.into_iter().enumerate() {
+                let ctx = format!("caller {w} round {r}");
+                record_parts(&mut model, &call, &got, &ctx);
+                assert_eq!(got[0].first_version, next_own, "{ctx}: the caller's own stream must follow its calls");
+                assert_eq!(got[2].first_version, got[0].last_version + 1, "{ctx}: a stream twice in a call");
+                next_own = got[2].last_version + 1;
+                calls.push((ctx, got[0].first_position, got[got.len() - 1].last_position));
+            }
+        }
+        for task in appenders {
+            for (s, r, batch) in join(task).await {
+                model.record(&s, &r, &batch, &format!("a single append to {s}"));
+            }
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let heads = join(heads).await;
+        model.check(log.as_ref(), "after calls racing single appends").await;
+        let all = ok("read_all", log.read_all(0, ALL).await);
+        let ids: HashSet<EventId> = all.iter().map(|e| e.id).collect();
+        assert_eq!(ids.len(), all.len(), "an event landed twice");
+        for (ctx, first, last) in calls {
+            if let Some(h) = heads.iter().find(|&&h| h > first && h <= last) {
+                panic!("{ctx}: the head was seen at {h}, inside the call's positions {first}..={last}");
+            }
+        }
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests: restoring events exactly as another log recorded them
+// ---------------------------------------------------------------------------------------------
+
+/// Guards [`EventLog::restore`] as a copy: a source log built of restored history (old times, one
+/// going back, equal ones, empty and large payloads) and of ordinary appends is read and restored
+/// into an empty log in pages of several sizes; the copy then holds every event exactly, in every
+/// field including `recorded_at_micros`, through `read_all`, `read_stream` both ways and
+/// `stream_version`, and still does after a reopen.
+pub async fn restore_reproduces_a_log_exactly<H: Harness>(source: H, target: H) {
+    bounded("restore_reproduces_a_log_exactly", async move {
+        use ExpectedVersion::{Any, NoStream};
+        let src = source.open().await;
+        let old = recorded_history(&[], 10);
+        ok("restore the first history into the source", src.restore(old[..4].to_vec()).await);
+        ok("restore the rest of the first history into the source", src.restore(old[4..].to_vec()).await);
+        let appended = stream("restored-appended");
+        ok("append to the source", src.append(&appended, NoStream, events(0, 3)).await);
+        ok("append to a restored stream", src.append(&stream("restored-a"), Any, events(3, 2)).await);
+        let call = vec![part(&appended, Any, events(5, 1)), part(&stream("restored-c"), Any, events(6, 2))];
+        ok("append_many to the source", src.append_many(call).await);
+        let so_far = ok("read_all", src.read_all(0, ALL).await);
+        let later = recorded_history(&so_far, 25);
+        ok("restore later history into the source", src.restore(later.clone()).await);
+        let all = read_all_paged(&src, 16, 43).await;
+        assert_same_events(&all[..10], &old, "the source: restored events must read back as given");
+        assert_same_events(&all[18..], &later, "the source: events restored after appends must read back as given");
+        assert_log_is(&src, &all, "the source").await;
+
+        let dst = target.open().await;
+        let mut at = 0;
+        for size in chunks(all.len() as u64, &[1, 4, 9, 16]) {
+            let page = all[at..at + size as usize].to_vec();
+            ok(&format!("restore positions {at}.. into the target"), dst.restore(page).await);
+            at += size as usize;
+            assert_eq!(ok("head", dst.head().await), at as u64, "the target's head after restoring {at} events");
+        }
+        assert_log_is(&dst, &all, "the target after restoring the source").await;
+        drop(dst);
+        let dst = target.open().await;
+        assert_log_is(&dst, &all, "the target after restoring the source and a reopen").await;
+    })
+    .await;
+}
+
+/// Guards the refusals of [`EventLog::restore`], each writing nothing (not even the valid events
+/// before the offending one): a gap past the head, a wrong version (of a stream with events, of a
+/// new stream, after a valid event), another event at a position already taken (differing in its
+/// time alone, or in its data in the middle of a call overlapping the head, named by position),
+/// an id the log holds at another position, positions not consecutive, and the shared limits.
+pub async fn restore_refuses_conflicts_and_writes_nothing<H: Harness>(h: H) {
+    bounded("restore_refuses_conflicts_and_writes_nothing", async move {
+        let log = h.open().await;
+        let history = recorded_history(&[], 10);
+        ok("restore", log.restore(history.clone()).await);
+        ok("append", log.append(&stream("restored-a"), ExpectedVersion::Any, events(0, 2)).await);
+        let all = ok("read_all", log.read_all(0, ALL).await);
+        let head = all.len() as u64;
+        let streams: Vec<StreamId> = {
+            let set: std::collections::BTreeSet<StreamId> = all.iter().map(|e| e.stream.clone()).collect();
+            set.into_iter().chain([stream("restored-new")]).collect()
+        };
+        let refs: Vec<&StreamId> = streams.iter().collect();
+        let before = snapshot(&log, &refs).await;
+
+        let next = recorded_history(&all, 3);
+        let with = |e: &RecordedEvent, f: &dyn Fn(&mut RecordedEvent)| {
+            let mut e = e.clone();
+            f(&mut e);
+            e
+        };
+        let brand_new = with(&next[0], &|e| {
+            e.stream = stream("restored-new");
+            e.version = 1;
+        });
+        let nil = EventId::from_bytes([0; 16]);
+        let cases: Vec<(&str, Vec<RecordedEvent>, &str, Option<String>)> = vec![
+            (
+                "a first position past the head",
+                vec![with(&next[0], &|e| e.position = head + 1)],
+                "events[0].position",
+                Some(format!("{}", head + 1)),
+            ),
+            (
+                "a version past the stream's next",
+                vec![with(&next[0], &|e| e.version += 1)],
+                "events[0].version",
+                Some(format!("{head}")),
+            ),
+            (
+                "a version behind the stream's next",
+                vec![with(&next[0], &|e| e.version = e.version.saturating_sub(1))],
+                "events[0].version",
+                None,
+            ),
+            ("a new stream not at version 0", vec![brand_new], "events[0].version", None),
+            (
+                "a wrong version after a valid event",
+                vec![next[0].clone(), with(&next[1], &|e| e.version += 2)],
+                "events[1].version",
+                Some(format!("{}", head + 1)),
+            ),
+            (
+                "another time at a position taken",
+                vec![with(&all[5], &|e| e.recorded_at_micros += 1)],
+                "events[0]",
+                Some("position 5".to_owned()),
+            ),
+            (
+                "other data in the middle of a call overlapping the head",
+                vec![all[10].clone(), with(&all[11], &|e| e.data = Bytes::from_static(b"{}")), next[0].clone()],
+                "events[1]",
+                Some("position 11".to_owned()),
+            ),
+            (
+                "other data at a position taken, then a valid event",
+                vec![with(&all[head as usize - 1], &|e| e.metadata = Bytes::from_static(b"x")), next[0].clone()],
+                "events[0]",
+                Some(format!("position {}", head - 1)),
+            ),
+            ("positions not consecutive", vec![next[0].clone(), next[2].clone()], "events[1].position", None),
+            (
+                "an id repeated in the call",
+                vec![next[0].clone(), with(&next[1], &|e| e.id = next[0].id)],
+                "events[1].id",
+                None,
+            ),
+            ("no events", vec![], "events", None),
+            ("a nil id", vec![with(&next[0], &|e| e.id = nil)], "events[0].id", None),
+            (
+                "an empty event type",
+                vec![next[0].clone(), with(&next[1], &|e| e.event_type.clear())],
+                "events[1].event_type",
+                None,
+            ),
+            (
+                "too many events",
+                (0..=MAX_BATCH_EVENTS as u64).map(|i| with(&next[0], &|e| e.position += i)).collect(),
+                "events",
+                None,
+            ),
+        ];
+        for (what, call, field, mentions) in cases {
+            let ctx = format!("a restore with {what}");
+            match log.restore(call).await {
+                Err(Error::InvalidInput { field: got, rule }) => {
+                    assert_eq!(got, field, "{ctx}: InvalidInput names the wrong field (rule: {rule})");
+                    if let Some(m) = mentions {
+                        assert!(rule.contains(&m), "{ctx}: the refusal must name {m:?}; it says {rule:?}");
+                    }
+                }
+                other => panic!("{ctx}: expected InvalidInput for {field}, got {other:?}"),
+            }
+            assert_same_snapshot(&before, &snapshot(&log, &refs).await, &format!("after refusing {ctx}"));
+        }
+
+        let reused = with(&next[0], &|e| e.id = all[3].id);
+        match log.restore(vec![reused]).await {
+            Err(Error::DuplicateEventId { id, reason }) => {
+                assert_eq!(id, all[3].id, "a restore reusing an id: DuplicateEventId names the wrong id");
+                assert!(reason.contains("position 3"), "a restore reusing an id must name where it is: {reason:?}");
+            }
+            other => panic!("a restore reusing the id of position 3: expected DuplicateEventId, got {other:?}"),
+        }
+        assert_same_snapshot(&before, &snapshot(&log, &refs).await, "after refusing a restore reusing an id");
+
+        // The events refused above restore once they are right.
+        ok("a valid restore after refused ones", log.restore(next.clone()).await);
+        let want: Vec<RecordedEvent> = all.iter().chain(&next).cloned().collect();
+        assert_log_is(&log, &want, "after refused restores and a valid one").await;
+    })
+    .await;
+}
+
+/// Guards the idempotency of [`EventLog::restore`]: restoring the same events again, a slice of
+/// them, or a call overlapping the head (its first events here already, the rest new) writes only
+/// what is missing; the same after a reopen.
+pub async fn repeated_restore_is_a_no_op<H: Harness>(h: H) {
+    bounded("repeated_restore_is_a_no_op", async move {
+        let log = h.open().await;
+        let first = recorded_history(&[], 12);
+        ok("restore", log.restore(first.clone()).await);
+        assert_log_is(&log, &first, "after a restore").await;
+        ok("the same restore again", log.restore(first.clone()).await);
+        assert_log_is(&log, &first, "after the same restore again").await;
+        ok("a slice of it again", log.restore(first[3..7].to_vec()).await);
+        assert_log_is(&log, &first, "after restoring a slice of it again").await;
+
+        let more = recorded_history(&first, 3);
+        let overlapping: Vec<RecordedEvent> = first[8..].iter().chain(&more).cloned().collect();
+        ok("a restore overlapping the head", log.restore(overlapping.clone()).await);
+        let all: Vec<RecordedEvent> = first.iter().chain(&more).cloned().collect();
+        assert_log_is(&log, &all, "after a restore overlapping the head").await;
+        ok("the overlapping restore again", log.restore(overlapping).await);
+        assert_log_is(&log, &all, "after the overlapping restore again").await;
+        drop(log);
+
+        let log = h.open().await;
+        ok("the whole log again after a reopen", log.restore(all.clone()).await);
+        assert_log_is(&log, &all, "after restoring the whole log again after a reopen").await;
+    })
+    .await;
+}
+
+/// Guards appends after [`EventLog::restore`]: they take the next positions and their streams'
+/// next versions, expected versions hold against the restored streams, and a restore may follow
+/// appends (and appends follow it again); the same after a reopen.
+pub async fn appends_continue_after_restore<H: Harness>(h: H) {
+    bounded("appends_continue_after_restore", async move {
+        use ExpectedVersion::{Any, Exact, NoStream, StreamExists};
+        let log = h.open().await;
+        let history = recorded_history(&[], 9);
+        ok("restore", log.restore(history.clone()).await);
+        let (a, b, c) = (stream("restored-a"), stream("restored-b"), stream("restored-c"));
+        let last =
+            |s: &StreamId, events: &[RecordedEvent]| events.iter().rev().find(|e| &e.stream == s).map(|e| e.version);
+        let (va, vb) = (last(&a, &history).unwrap(), last(&b, &history).unwrap());
+
+        let r = ok("append to a restored stream", log.append(&a, Exact(va), events(0, 2)).await);
+        assert_eq!(r, result(9, 10, va + 1, va + 2), "an append after a restore: wrong AppendResult");
+        assert_wrong_version(
+            log.append(&b, NoStream, vec![event(2)]).await,
+            &b,
+            NoStream,
+            Some(vb),
+            "NoStream on a restored stream",
+        );
+        assert_wrong_version(
+            log.append(&b, Exact(vb + 1), vec![event(3)]).await,
+            &b,
+            Exact(vb + 1),
+            Some(vb),
+            "a version past a restored stream's",
+        );
+        let results = ok(
+            "append_many after a restore",
+            log.append_many(vec![
+                part(&b, StreamExists, events(4, 1)),
+                part(&stream("restored-fresh"), NoStream, events(5, 2)),
+            ])
+            .await,
+        );
+        assert_eq!(results, vec![result(11, 11, vb + 1, vb + 1), result(12, 13, 0, 1)], "append_many after a restore");
+
+        let so_far = ok("read_all", log.read_all(0, ALL).await);
+        let later = recorded_history(&so_far, 6);
+        ok("a restore after appends", log.restore(later.clone()).await);
+        let head = 14 + later.len() as u64;
+        let vc = last(&c, &later).or(last(&c, &so_far));
+        let r = ok("append after the second restore", log.append(&c, Any, events(7, 1)).await);
+        let next_c = vc.map_or(0, |v| v + 1);
+        assert_eq!(r, result(head, head, next_c, next_c), "an append after a restore following appends");
+        drop(log);
+
+        let log = h.open().await;
+        let r = ok("append after a reopen", log.append(&a, Any, events(8, 1)).await);
+        let va = last(&a, &later).unwrap_or(va + 2);
+        assert_eq!(r, result(head + 1, head + 1, va + 1, va + 1), "an append after a restore and a reopen");
+        let all = ok("read_all", log.read_all(0, ALL).await);
+        assert_contiguous(&all, 0, "after restores and appends");
+        assert_same_events(&all[..9], &history, "the first restore after appends and a reopen");
+        assert_same_events(&all[14..14 + later.len()], &later, "the second restore after appends and a reopen");
+        assert_log_is(&log, &all, "after restores, appends and a reopen").await;
+    })
+    .await;
+}
+
+/// Guards subscriptions and [`EventLog::restore`]: a subscriber from before sees restored events
+/// exactly as given (their times included), one after another, then what is appended after them;
+/// a subscriber from inside a restore catches up from storage.
+pub async fn restore_is_seen_by_subscribers<H: Harness>(h: H) {
+    bounded("restore_is_seen_by_subscribers", async move {
+        let log = Arc::new(h.open().await);
+        let history = recorded_history(&[], 20);
+        // Each restore must wake a waiting subscriber by itself, with no append after it.
+        let (waiting, _) = consume(log.subscribe_all(0), 0, 7, "a subscription waiting before a restore");
+        tokio::time::sleep(QUIET).await;
+        ok("restore", log.restore(history[..7].to_vec()).await);
+        let (sub, mut got, _) = join(waiting).await;
+        let (waiting, _) = consume(sub, 7, 20, "a subscription waiting before a second restore");
+        tokio::time::sleep(QUIET).await;
+        ok("restore", log.restore(history[7..].to_vec()).await);
+        let (mut sub, more, _) = join(waiting).await;
+        got.extend(more);
+        assert_contiguous(&got, 0, "a subscription made before the restores");
+        assert_same_events(&got, &history, "a subscription must see restored events as given");
+        ok("append", log.append(&stream("restored-a"), ExpectedVersion::Any, vec![event(0)]).await);
+        let appended = take_events(&mut sub, 1, "a subscription, after restores and an append").await;
+        assert_eq!(appended[0].position, 20, "the append after the restores, as a subscriber sees it");
+        assert_eq!(appended[0].id, ok("read_all", log.read_all(20, 1).await)[0].id, "the append after the restores");
+        assert_quiet(&mut sub, "a subscription that has seen every event").await;
+        let mut inside = log.subscribe_all(5);
+        let got = take_events(&mut inside, 16, "a subscription from inside a restore").await;
+        assert_same_events(&got[..15], &history[5..], "a subscription from inside a restore");
+    })
+    .await;
+}
+
+/// Guards idempotency by id across [`EventLog::restore`]: an append of restored events exactly as
+/// they were (same ids, stream, content, in order) is a retry that writes nothing and returns where
+/// they are; any other reuse of a restored id (other data, another stream, beside a new event, in
+/// an `append_many`) is [`Error::DuplicateEventId`]; the same after a reopen.
+pub async fn restored_ids_stay_idempotency_keys<H: Harness>(h: H) {
+    bounded("restored_ids_stay_idempotency_keys", async move {
+        use ExpectedVersion::Any;
+        let log = h.open().await;
+        let history = recorded_history(&[], 6);
+        ok("restore", log.restore(history.clone()).await);
+        let a = stream("restored-a");
+        assert!(history[..3].iter().all(|e| e.stream == a), "the history starts with three events of {a}");
+        let as_new = |e: &RecordedEvent| {
+            NewEvent::new(e.event_type.clone(), e.data.clone()).with_metadata(e.metadata.clone()).with_id(e.id)
+        };
+        let streams = [&a, &stream("restored-b"), &stream("restored-c"), &stream("other")];
+        let check = async |log: &H::Log, round: &str| {
+            let before = snapshot(log, &streams).await;
+            let r = ok(
+                &format!("an append of restored events as they are{round}"),
+                log.append(&a, Any, history[..3].iter().map(as_new).collect()).await,
+            );
+            assert_eq!(r, result(0, 2, 0, 2), "an append of restored events{round} must return where they are");
+            let changed = as_new(&history[0]).with_metadata("other");
+            assert_duplicate(
+                log.append(&a, Any, vec![changed]).await,
+                &[history[0].id],
+                &format!("a restored id with other metadata{round}"),
+            );
+            assert_duplicate(
+                log.append(&stream("other"), Any, vec![as_new(&history[3])]).await,
+                &[history[3].id],
+                &format!("a restored event appended to another stream{round}"),
+            );
+            assert_duplicate(
+                log.append(&history[4].stream, Any, vec![event(0), as_new(&history[4])]).await,
+                &[history[4].id],
+                &format!("a restored id beside a new event{round}"),
+            );
+            assert_duplicate(
+                log.append_many(vec![
+                    part(&stream("other"), Any, events(1, 1)),
+                    part(&history[5].stream, Any, vec![as_new(&history[5])]),
+                ])
+                .await,
+                &[history[5].id],
+                &format!("a restored id in an append_many{round}"),
+            );
+            assert_same_snapshot(
+                &before,
+                &snapshot(log, &streams).await,
+                &format!("after reusing restored ids{round}"),
+            );
+        };
+        check(&log, "").await;
+        drop(log);
+        let log = h.open().await;
+        check(&log, " after a reopen").await;
+        assert_log_is(&log, &history, "after reusing restored ids").await;
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
@@ -1407,6 +2399,34 @@ fn stream(name: &str) -> StreamId {
 
 fn result(first_position: u64, last_position: u64, first_version: u64, last_version: u64) -> AppendResult {
     AppendResult { first_position, last_position, first_version, last_version }
+}
+
+/// One part of an [`EventLog::append_many`].
+fn part(stream: &StreamId, expected: ExpectedVersion, events: Vec<NewEvent>) -> StreamAppend {
+    StreamAppend { stream: stream.clone(), expected, events }
+}
+
+/// The stream and id of every event of a call, in order.
+fn flat(call: &[StreamAppend]) -> Vec<(StreamId, EventId)> {
+    call.iter().flat_map(|p| p.events.iter().map(move |e| (p.stream.clone(), e.id))).collect()
+}
+
+/// Records an acknowledged [`EventLog::append_many`] in the model, checking that it got one result
+/// per part and that its parts took one run of positions, in order.
+#[track_caller]
+fn record_parts(model: &mut Model, call: &[StreamAppend], results: &[AppendResult], ctx: &str) {
+    assert_eq!(results.len(), call.len(), "{ctx}: append_many must return one result per part");
+    for (i, (p, r)) in call.iter().zip(results).enumerate() {
+        if i > 0 {
+            assert_eq!(
+                r.first_position,
+                results[i - 1].last_position + 1,
+                "{ctx}: part {i} must follow part {} in the log",
+                i - 1
+            );
+        }
+        model.record(&p.stream, r, &p.events, &format!("{ctx}, part {i}"));
+    }
 }
 
 /// A small event numbered `n`; odd ones carry metadata.
@@ -1637,6 +2657,74 @@ async fn read_all_paged<L: EventLog>(log: &L, page: usize, total: u64) -> Vec<Re
     }
 }
 
+/// `count` events as another log would have recorded them, following `before` (positions and
+/// stream versions continue from it): streams `restored-a`, `-b` and `-c` (the first three events
+/// in `restored-a`), times years ago with some equal and one going back, metadata on some, empty
+/// and large payloads.
+fn recorded_history(before: &[RecordedEvent], count: u64) -> Vec<RecordedEvent> {
+    const STREAMS: [&str; 11] = ["a", "a", "a", "b", "c", "b", "a", "c", "c", "b", "a"];
+    let mut next: HashMap<StreamId, u64> = HashMap::new();
+    for e in before {
+        next.insert(e.stream.clone(), e.version + 1);
+    }
+    let start = before.len() as u64;
+    let mut at = before.last().map_or(1_600_000_000_000_000, |e| e.recorded_at_micros.min(1_700_000_000_000_000));
+    (start..start + count)
+        .map(|position| {
+            let n = position - start;
+            let s = stream(&format!("restored-{}", STREAMS[(n % STREAMS.len() as u64) as usize]));
+            let version = next.get(&s).copied().unwrap_or(0);
+            next.insert(s.clone(), version + 1);
+            at = match n % 7 {
+                3 => at,
+                5 => at - 10_000_000,
+                _ => at + 1_234_567 * (n as i64 % 5 + 1),
+            };
+            let data = match n % 13 {
+                4 => Bytes::new(),
+                6 => pattern(100_000, position),
+                _ => Bytes::from(format!("{{\"restored\":{position}}}")),
+            };
+            let metadata =
+                if n % 2 == 1 { Bytes::from(format!("{{\"trace\":\"r-{position}\"}}")) } else { Bytes::new() };
+            let event_type = if n.is_multiple_of(4) { "Restored.Registered.v1" } else { "Restored.Changed.v2" };
+            RecordedEvent {
+                position,
+                stream: s,
+                version,
+                id: EventId::new_v7(),
+                event_type: event_type.to_owned(),
+                data,
+                metadata,
+                recorded_at_micros: at,
+            }
+        })
+        .collect()
+}
+
+/// Asserts that the log holds exactly `want`, in every field: its head, every event through
+/// `read_all` in pages, and each stream's events through `read_stream` both ways and its version.
+async fn assert_log_is<L: EventLog>(log: &L, want: &[RecordedEvent], ctx: &str) {
+    let head = want.len() as u64;
+    assert_eq!(ok("head", log.head().await), head, "{ctx}: head must be the number of events");
+    let all = read_all_paged(log, 7, head).await;
+    assert_same_events(&all, want, &format!("{ctx}: read_all"));
+    let mut streams: BTreeMap<StreamId, Vec<RecordedEvent>> = BTreeMap::new();
+    for e in want {
+        streams.entry(e.stream.clone()).or_default().push(e.clone());
+    }
+    for (s, events) in &streams {
+        let sctx = format!("{ctx}: read_stream({s})");
+        let forward = ok("read_stream", log.read_stream(s, StreamFrom::Start, Direction::Forward, ALL).await);
+        assert_same_events(&forward, events, &format!("{sctx} forward"));
+        let mut backward = ok("read_stream", log.read_stream(s, StreamFrom::End, Direction::Backward, ALL).await);
+        backward.reverse();
+        assert_same_events(&backward, events, &format!("{sctx} backward"));
+        let last = events.last().map(|e| e.version);
+        assert_eq!(ok("stream_version", log.stream_version(s).await), last, "{ctx}: stream_version({s})");
+    }
+}
+
 /// What a log shows from outside: its head, every event, and its streams' versions and events.
 struct Snapshot {
     head: u64,
@@ -1793,7 +2881,7 @@ mod tests {
     use super::Harness;
     use crate::{
         AppendResult, Direction, Error, EventId, EventLog, EventStream, ExpectedVersion, NewEvent, RecordedEvent,
-        Result, StreamFrom, StreamId, validate_batch,
+        Result, StreamAppend, StreamFrom, StreamId, validate_appends, validate_batch, validate_restore,
     };
 
     #[derive(Default)]
@@ -1801,9 +2889,138 @@ mod tests {
         events: Vec<RecordedEvent>,
         /// Per stream, the positions of its events.
         streams: HashMap<StreamId, Vec<u64>>,
-        /// Per event id, the index of its batch.
-        ids: HashMap<EventId, usize>,
-        batches: Vec<(StreamId, AppendResult, Vec<EventId>)>,
+        /// Per event id, its position.
+        ids: HashMap<EventId, u64>,
+    }
+
+    impl Store {
+        /// Writes the parts, all or none, one after another; or, if every event is already in the
+        /// log as given, returns where they are.
+        fn write(&mut self, parts: Vec<StreamAppend>) -> Result<Vec<AppendResult>> {
+            let flat: Vec<(&StreamId, &NewEvent)> =
+                parts.iter().flat_map(|p| p.events.iter().map(move |e| (&p.stream, e))).collect();
+            let known: Vec<(EventId, u64)> =
+                flat.iter().filter_map(|(_, e)| self.ids.get(&e.id).map(|&at| (e.id, at))).collect();
+            if let Some(&(id, first)) = known.first() {
+                let retry = known.len() == flat.len()
+                    && flat.iter().zip(&known).enumerate().all(|(i, ((s, e), &(_, at)))| {
+                        let stored = &self.events[at as usize];
+                        at == first + i as u64 && stored.stream == **s && e.same_content(stored)
+                    });
+                if !retry {
+                    return Err(Error::DuplicateEventId { id, reason: "not a retry of its append".to_owned() });
+                }
+                let mut at = first;
+                let results = parts
+                    .iter()
+                    .map(|p| {
+                        let (a, b) =
+                            (&self.events[at as usize], &self.events[(at + p.events.len() as u64 - 1) as usize]);
+                        at += p.events.len() as u64;
+                        AppendResult {
+                            first_position: a.position,
+                            last_position: b.position,
+                            first_version: a.version,
+                            last_version: b.version,
+                        }
+                    })
+                    .collect();
+                return Ok(results);
+            }
+            // Each part's expectation, against the stream as the parts before it leave it.
+            let mut versions: HashMap<&StreamId, Option<u64>> = HashMap::new();
+            for p in &parts {
+                let actual = match versions.get(&p.stream) {
+                    Some(&v) => v,
+                    None => self.streams.get(&p.stream).map(|ps| ps.len() as u64 - 1),
+                };
+                if !p.expected.admits(actual) {
+                    return Err(Error::WrongExpectedVersion { stream: p.stream.clone(), expected: p.expected, actual });
+                }
+                versions.insert(&p.stream, Some(actual.map_or(0, |v| v + 1) + p.events.len() as u64 - 1));
+            }
+            drop(versions);
+            let now = super::now_micros();
+            let mut results = Vec::with_capacity(parts.len());
+            for part in parts {
+                let first_position = self.events.len() as u64;
+                let positions = self.streams.entry(part.stream.clone()).or_default();
+                let first_version = positions.len() as u64;
+                let n = part.events.len() as u64;
+                positions.extend(first_position..first_position + n);
+                for (i, e) in part.events.into_iter().enumerate() {
+                    self.ids.insert(e.id, first_position + i as u64);
+                    self.events.push(RecordedEvent {
+                        position: first_position + i as u64,
+                        stream: part.stream.clone(),
+                        version: first_version + i as u64,
+                        id: e.id,
+                        event_type: e.event_type,
+                        data: e.data,
+                        metadata: e.metadata,
+                        recorded_at_micros: now,
+                    });
+                }
+                results.push(AppendResult {
+                    first_position,
+                    last_position: first_position + n - 1,
+                    first_version,
+                    last_version: first_version + n - 1,
+                });
+            }
+            Ok(results)
+        }
+    }
+
+    impl Store {
+        /// Restores events as given: those already here exactly are skipped, the rest must follow
+        /// the head with their streams' next versions and new ids; all or none.
+        fn restore(&mut self, events: Vec<RecordedEvent>) -> Result<()> {
+            let head = self.events.len() as u64;
+            let first = events[0].position;
+            if first > head {
+                return Err(Error::invalid(
+                    "events[0].position",
+                    format!("position {first} is past the log's head {head}: the log would have a gap"),
+                ));
+            }
+            let present = ((head - first) as usize).min(events.len());
+            for (i, e) in events[..present].iter().enumerate() {
+                if let Some(field) = self.events[e.position as usize].differing_field(e) {
+                    return Err(Error::invalid(
+                        format!("events[{i}]"),
+                        format!("position {} already holds another event (its {field} differs)", e.position),
+                    ));
+                }
+            }
+            let mut next: HashMap<&StreamId, u64> = HashMap::new();
+            for (i, e) in events.iter().enumerate().skip(present) {
+                let version = match next.get(&e.stream) {
+                    Some(&v) => v,
+                    None => self.streams.get(&e.stream).map_or(0, |p| p.len() as u64),
+                };
+                if e.version != version {
+                    return Err(Error::invalid(
+                        format!("events[{i}].version"),
+                        format!(
+                            "position {}: stream {} is next at version {version}, not {}",
+                            e.position, e.stream, e.version
+                        ),
+                    ));
+                }
+                if let Some(&at) = self.ids.get(&e.id) {
+                    return Err(Error::DuplicateEventId { id: e.id, reason: format!("it is at position {at}") });
+                }
+                next.insert(&e.stream, version + 1);
+            }
+            drop(next);
+            for e in events.into_iter().skip(present) {
+                self.streams.entry(e.stream.clone()).or_default().push(e.position);
+                self.ids.insert(e.id, e.position);
+                self.events.push(e);
+            }
+            Ok(())
+        }
     }
 
     struct Shared {
@@ -1814,6 +3031,15 @@ mod tests {
     #[derive(Clone)]
     struct MemoryLog(std::sync::Arc<Shared>);
 
+    impl MemoryLog {
+        fn write(&self, parts: Vec<StreamAppend>) -> Result<Vec<AppendResult>> {
+            let mut store = self.0.store.lock().unwrap();
+            let results = store.write(parts)?;
+            self.0.head.send_replace(store.events.len() as u64);
+            Ok(results)
+        }
+    }
+
     #[async_trait::async_trait]
     impl EventLog for MemoryLog {
         async fn append(
@@ -1823,57 +3049,21 @@ mod tests {
             events: Vec<NewEvent>,
         ) -> Result<AppendResult> {
             validate_batch(&events)?;
+            let results = self.write(vec![StreamAppend::new(stream.clone(), expected, events)])?;
+            Ok(results[0])
+        }
+
+        async fn append_many(&self, appends: Vec<StreamAppend>) -> Result<Vec<AppendResult>> {
+            validate_appends(&appends)?;
+            self.write(appends)
+        }
+
+        async fn restore(&self, events: Vec<RecordedEvent>) -> Result<()> {
+            validate_restore(&events)?;
             let mut store = self.0.store.lock().unwrap();
-            if let Some(known) = events.iter().find_map(|e| store.ids.get(&e.id).map(|&b| (e.id, b))) {
-                let (id, batch) = known;
-                let (s, result, ids) = &store.batches[batch];
-                let same_ids = ids.iter().eq(events.iter().map(|e| &e.id));
-                let same_content = || {
-                    events
-                        .iter()
-                        .enumerate()
-                        .all(|(i, e)| e.same_content(&store.events[(result.first_position + i as u64) as usize]))
-                };
-                if s == stream && same_ids && same_content() {
-                    return Ok(*result);
-                }
-                return Err(Error::DuplicateEventId { id, reason: "not a retry of its append".to_owned() });
-            }
-            let actual = store.streams.get(stream).map(|p| p.len() as u64 - 1);
-            if !expected.admits(actual) {
-                return Err(Error::WrongExpectedVersion { stream: stream.clone(), expected, actual });
-            }
-            let first_position = store.events.len() as u64;
-            let first_version = actual.map_or(0, |v| v + 1);
-            let now = super::now_micros();
-            let batch_index = store.batches.len();
-            let mut ids = Vec::new();
-            for (i, e) in events.into_iter().enumerate() {
-                let position = first_position + i as u64;
-                store.streams.entry(stream.clone()).or_default().push(position);
-                store.ids.insert(e.id, batch_index);
-                ids.push(e.id);
-                store.events.push(RecordedEvent {
-                    position,
-                    stream: stream.clone(),
-                    version: first_version + i as u64,
-                    id: e.id,
-                    event_type: e.event_type,
-                    data: e.data,
-                    metadata: e.metadata,
-                    recorded_at_micros: now,
-                });
-            }
-            let n = ids.len() as u64;
-            let result = AppendResult {
-                first_position,
-                last_position: first_position + n - 1,
-                first_version,
-                last_version: first_version + n - 1,
-            };
-            store.batches.push((stream.clone(), result, ids));
+            store.restore(events)?;
             self.0.head.send_replace(store.events.len() as u64);
-            Ok(result)
+            Ok(())
         }
 
         async fn read_stream(

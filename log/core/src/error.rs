@@ -7,12 +7,12 @@ use crate::{EventId, ExpectedVersion, StreamId};
 /// Everything that can go wrong with the log.
 ///
 /// Every variant says what the caller should do about it. Nothing was appended when any of them is
-/// returned from [`crate::EventLog::append`].
+/// returned from [`crate::EventLog::append`] or [`crate::EventLog::append_many`].
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The input broke a rule: `field` names the input (`stream`, `events[3].data`) and `rule`
-    /// says what it must be.
+    /// The input broke a rule: `field` names the input (`stream`, `events[3].data`,
+    /// `appends[1].events[0].id`) and `rule` says what it must be.
     ///
     /// Handling: the caller's mistake; report it back (gRPC `INVALID_ARGUMENT`), do not retry.
     #[error("invalid {field}: {rule}")]

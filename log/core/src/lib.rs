@@ -30,7 +30,8 @@ pub mod conformance;
 pub use error::{Error, Result};
 pub use types::{
     AppendResult, Direction, EventId, ExpectedVersion, MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_EVENT_BYTES,
-    MAX_EVENT_TYPE_LEN, MAX_STREAM_ID_LEN, NewEvent, RecordedEvent, StreamFrom, StreamId, validate_batch,
+    MAX_EVENT_TYPE_LEN, MAX_STREAM_ID_LEN, NewEvent, RecordedEvent, StreamAppend, StreamFrom, StreamId,
+    validate_appends, validate_batch, validate_restore,
 };
 
 /// A subscription: every event from a position on, in log order, first from storage, then live.
@@ -49,6 +50,45 @@ pub trait EventLog: Send + Sync + 'static {
     /// [`Error::WrongExpectedVersion`].
     async fn append(&self, stream: &StreamId, expected: ExpectedVersion, events: Vec<NewEvent>)
     -> Result<AppendResult>;
+
+    /// Appends to several streams at once: all or none, in the given order (the log's positions
+    /// follow the order of `appends`, with no other event between them), durable before it returns;
+    /// one result per part, in order.
+    ///
+    /// A stream may appear in several parts; each part's `expected` is checked against the stream
+    /// as the parts before it leave it. The call is checked by [`validate_appends`]: at least one
+    /// part, at least one event per part, ids unique across the whole call, and the whole call
+    /// within [`MAX_BATCH_EVENTS`] events and [`MAX_BATCH_BYTES`] bytes.
+    ///
+    /// Idempotent like [`append`](EventLog::append): if every event of every part is already in the
+    /// log exactly as given (same ids, streams, content, one after another in the order of the
+    /// call), nothing is written and the original results come back, whatever the parts expect.
+    /// Any other reuse of an id (only some parts or events there, another stream, other content,
+    /// another order) is [`Error::DuplicateEventId`]. Any refusal (invalid input, a wrong expected
+    /// version in any part, a duplicate id) refuses the whole call and writes nothing.
+    async fn append_many(&self, appends: Vec<StreamAppend>) -> Result<Vec<AppendResult>>;
+
+    /// Appends events exactly as another log recorded them, for moving a log between backends
+    /// (`imece migrate`): positions, streams, versions, ids, types, data, metadata and
+    /// `recorded_at_micros` are kept as given, since the federation's hash chain covers them all.
+    ///
+    /// The call is checked by [`validate_restore`] (at least one event, positions consecutive, ids
+    /// unique within it, the limits of an append). Against the log, in order:
+    ///
+    /// - Events at positions below this log's head must already be here exactly as given (every
+    ///   field, `recorded_at_micros` included): they are skipped, so repeating a restore, or one
+    ///   overlapping the head, writes only what is missing. Any other event at such a position is
+    ///   [`Error::InvalidInput`] for `events[i]`, naming the position and the first differing field.
+    /// - The first event not yet here must be at the head (else `events[i].position`: a gap), each
+    ///   event's version must be the next of its stream (else `events[i].version`), and its id must
+    ///   not be in the log (else [`Error::DuplicateEventId`], naming where it is).
+    ///
+    /// All or none: a refusal writes nothing, not even the valid events before it. Durable before
+    /// it returns; an interrupted restore leaves the log as before it or with all of it. Restored
+    /// events are read, subscribed to and used as idempotency keys like appended ones, and later
+    /// appends continue from them. Expected versions are not involved: the log must be held by
+    /// this process alone while it is restored into.
+    async fn restore(&self, events: Vec<RecordedEvent>) -> Result<()>;
 
     /// Up to `limit` events of `stream`, from `from` in `direction`. A stream with no events reads
     /// as empty.

@@ -169,6 +169,26 @@ pub struct RecordedEvent {
     pub recorded_at_micros: i64,
 }
 
+impl RecordedEvent {
+    /// The first field in which `other` differs from this event, in the order position, stream,
+    /// version, id, event type, data, metadata, recorded at; `None` if they are the same event.
+    pub fn differing_field(&self, other: &RecordedEvent) -> Option<&'static str> {
+        [
+            ("position", self.position == other.position),
+            ("stream", self.stream == other.stream),
+            ("version", self.version == other.version),
+            ("id", self.id == other.id),
+            ("event_type", self.event_type == other.event_type),
+            ("data", self.data == other.data),
+            ("metadata", self.metadata == other.metadata),
+            ("recorded_at_micros", self.recorded_at_micros == other.recorded_at_micros),
+        ]
+        .into_iter()
+        .find(|(_, same)| !same)
+        .map(|(field, _)| field)
+    }
+}
+
 /// What an append expects of the stream before it writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ExpectedVersion {
@@ -236,6 +256,22 @@ pub enum Direction {
     Backward,
 }
 
+/// One stream's part of an [`crate::EventLog::append_many`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamAppend {
+    pub stream: StreamId,
+    /// What the stream must be at, as the parts before this one in the same call leave it.
+    pub expected: ExpectedVersion,
+    pub events: Vec<NewEvent>,
+}
+
+impl StreamAppend {
+    /// A part appending `events` to `stream` if it is at `expected`.
+    pub fn new(stream: StreamId, expected: ExpectedVersion, events: Vec<NewEvent>) -> Self {
+        StreamAppend { stream, expected, events }
+    }
+}
+
 /// Checks an append's batch against the limits every backend shares. Backends call it before
 /// touching storage, so the same input is refused the same way everywhere.
 pub fn validate_batch(events: &[NewEvent]) -> Result<()> {
@@ -252,39 +288,11 @@ pub fn validate_batch(events: &[NewEvent]) -> Result<()> {
     // Most appends carry a few events: comparing pairs is cheaper than a set for those.
     let mut seen = (events.len() > 16).then(|| std::collections::HashSet::with_capacity(events.len()));
     for (i, e) in events.iter().enumerate() {
-        if e.id.as_uuid().is_nil() {
-            return Err(Error::invalid(format!("events[{i}].id"), "must not be the nil UUID"));
-        }
         let repeated = match &mut seen {
             Some(seen) => !seen.insert(e.id),
             None => events[..i].iter().any(|earlier| earlier.id == e.id),
         };
-        if repeated {
-            return Err(Error::invalid(
-                format!("events[{i}].id"),
-                format!("must be unique within the append; {} repeats", e.id),
-            ));
-        }
-        if e.event_type.is_empty() {
-            return Err(Error::invalid(format!("events[{i}].event_type"), "must not be empty"));
-        }
-        if e.event_type.len() > MAX_EVENT_TYPE_LEN {
-            return Err(Error::invalid(
-                format!("events[{i}].event_type"),
-                format!("must be at most {MAX_EVENT_TYPE_LEN} bytes, is {}", e.event_type.len()),
-            ));
-        }
-        if e.event_type.chars().any(char::is_control) {
-            return Err(Error::invalid(format!("events[{i}].event_type"), "must not contain control characters"));
-        }
-        let size = e.data.len() + e.metadata.len();
-        if size > MAX_EVENT_BYTES {
-            return Err(Error::invalid(
-                format!("events[{i}].data"),
-                format!("data plus metadata must be at most {MAX_EVENT_BYTES} bytes, is {size}"),
-            ));
-        }
-        total += size;
+        total += validate_event(e, repeated.then_some("the append"), |field| format!("events[{i}].{field}"))?;
     }
     if total > MAX_BATCH_BYTES {
         return Err(Error::invalid(
@@ -293,4 +301,131 @@ pub fn validate_batch(events: &[NewEvent]) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Checks an [`crate::EventLog::append_many`] against the limits every backend shares, as
+/// [`validate_batch`] checks one append: at least one part, every part at least one event, every
+/// event by the same rules (fields named by part, e.g. `appends[3].events[0].id`), ids unique across
+/// the whole call, and the whole call within [`MAX_BATCH_EVENTS`] events and [`MAX_BATCH_BYTES`]
+/// bytes, so that it fits one durable write. Backends call it before touching storage.
+pub fn validate_appends(appends: &[StreamAppend]) -> Result<()> {
+    if appends.is_empty() {
+        return Err(Error::invalid("appends", "must contain at least one part"));
+    }
+    let count: usize = appends.iter().map(|a| a.events.len()).sum();
+    if count > MAX_BATCH_EVENTS {
+        return Err(Error::invalid(
+            "appends",
+            format!("must contain at most {MAX_BATCH_EVENTS} events in all its parts, has {count}"),
+        ));
+    }
+    let mut total = 0usize;
+    let mut seen = std::collections::HashSet::with_capacity(count);
+    for (p, part) in appends.iter().enumerate() {
+        if part.events.is_empty() {
+            return Err(Error::invalid(format!("appends[{p}].events"), "must contain at least one event"));
+        }
+        for (i, e) in part.events.iter().enumerate() {
+            let repeated = !seen.insert(e.id);
+            total +=
+                validate_event(e, repeated.then_some("the call"), |field| format!("appends[{p}].events[{i}].{field}"))?;
+        }
+    }
+    if total > MAX_BATCH_BYTES {
+        return Err(Error::invalid(
+            "appends",
+            format!(
+                "the data plus metadata of all parts of one call must be at most {MAX_BATCH_BYTES} bytes, is {total}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks an [`crate::EventLog::restore`] against the limits every backend shares, as
+/// [`validate_batch`] checks an append: at least one event and at most [`MAX_BATCH_EVENTS`], every
+/// event by the rules of an append (fields named `events[3].event_type`), ids unique within the
+/// call, positions consecutive (`events[i].position` is `events[0].position + i`), and the whole call
+/// within [`MAX_BATCH_BYTES`] bytes of data and metadata. Where the positions and versions stand
+/// against the log is for the backend to check. Backends call it before touching storage.
+pub fn validate_restore(events: &[RecordedEvent]) -> Result<()> {
+    if events.is_empty() {
+        return Err(Error::invalid("events", "must contain at least one event"));
+    }
+    if events.len() > MAX_BATCH_EVENTS {
+        return Err(Error::invalid(
+            "events",
+            format!("must contain at most {MAX_BATCH_EVENTS} events, has {}", events.len()),
+        ));
+    }
+    let first = events[0].position;
+    if first.checked_add(events.len() as u64).is_none_or(|end| end > i64::MAX as u64) {
+        return Err(Error::invalid("events[0].position", format!("{first} is beyond any log")));
+    }
+    let mut total = 0usize;
+    let mut seen = std::collections::HashSet::with_capacity(events.len());
+    for (i, e) in events.iter().enumerate() {
+        let field = |name: &str| format!("events[{i}].{name}");
+        let want = first + i as u64;
+        if e.position != want {
+            return Err(Error::invalid(
+                field("position"),
+                format!("must be {want}: the events of a restore take consecutive positions, is {}", e.position),
+            ));
+        }
+        if e.version > i64::MAX as u64 {
+            return Err(Error::invalid(field("version"), format!("{} is beyond any stream", e.version)));
+        }
+        let repeated = !seen.insert(e.id);
+        let size = e.data.len() + e.metadata.len();
+        total += check_event(e.id, &e.event_type, size, repeated.then_some("the restore"), field)?;
+    }
+    if total > MAX_BATCH_BYTES {
+        return Err(Error::invalid(
+            "events",
+            format!("the data plus metadata of one restore must be at most {MAX_BATCH_BYTES} bytes, is {total}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks one event; `repeated_within` names where its id was seen before, if it was. Returns its
+/// size (data plus metadata). `field` makes the name of a field of the event, for errors only.
+fn validate_event(e: &NewEvent, repeated_within: Option<&str>, field: impl Fn(&str) -> String) -> Result<usize> {
+    check_event(e.id, &e.event_type, e.data.len() + e.metadata.len(), repeated_within, field)
+}
+
+/// [`validate_event`] on the parts of an event: its id, its type and its size.
+fn check_event(
+    id: EventId,
+    event_type: &str,
+    size: usize,
+    repeated_within: Option<&str>,
+    field: impl Fn(&str) -> String,
+) -> Result<usize> {
+    if id.as_uuid().is_nil() {
+        return Err(Error::invalid(field("id"), "must not be the nil UUID"));
+    }
+    if let Some(within) = repeated_within {
+        return Err(Error::invalid(field("id"), format!("must be unique within {within}; {id} repeats")));
+    }
+    if event_type.is_empty() {
+        return Err(Error::invalid(field("event_type"), "must not be empty"));
+    }
+    if event_type.len() > MAX_EVENT_TYPE_LEN {
+        return Err(Error::invalid(
+            field("event_type"),
+            format!("must be at most {MAX_EVENT_TYPE_LEN} bytes, is {}", event_type.len()),
+        ));
+    }
+    if event_type.chars().any(char::is_control) {
+        return Err(Error::invalid(field("event_type"), "must not contain control characters"));
+    }
+    if size > MAX_EVENT_BYTES {
+        return Err(Error::invalid(
+            field("data"),
+            format!("data plus metadata must be at most {MAX_EVENT_BYTES} bytes, is {size}"),
+        ));
+    }
+    Ok(size)
 }

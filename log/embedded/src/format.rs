@@ -69,7 +69,8 @@ impl SegmentHeader {
 /// The fields of a record other than its variable parts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct RecordHead {
-    /// Records after this one in the same atomic append: 0 marks the end of an append.
+    /// Records after this one in the same atomic batch (one append, or one `append_many` across all
+    /// its parts and streams): 0 marks the end of a batch.
     pub(crate) batch_remaining: u32,
     pub(crate) position: u64,
     pub(crate) version: u64,

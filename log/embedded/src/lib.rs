@@ -2,8 +2,9 @@
 //!
 //! Segment files of checksummed records, one writer thread that shares each `fdatasync` among all
 //! waiting appends (group commit), an in-memory index rebuilt on open from per-segment index files,
-//! and crash recovery that drops only an unsynced tail. The byte layout and the crash cases are in
-//! `FORMAT.md` beside this crate.
+//! and crash recovery that drops only an unsynced tail. An `append_many` is one batch on disk across
+//! all its streams, kept whole or dropped whole after a crash. The byte layout and the crash cases are
+//! in `FORMAT.md` beside this crate.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -64,7 +65,7 @@ pub struct Recovery {
 /// Counters since the log was opened.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
-    /// Appends acknowledged.
+    /// Appends acknowledged; an `append_many` counts once, whatever its parts.
     pub appends: u64,
     /// Events acknowledged.
     pub events: u64,
@@ -88,7 +89,7 @@ use std::thread::JoinHandle;
 use futures_util::stream;
 use imece_log::{
     AppendResult, Direction, Error, EventLog, EventStream, ExpectedVersion, NewEvent, RecordedEvent, Result,
-    StreamFrom, StreamId,
+    StreamAppend, StreamFrom, StreamId,
 };
 use tokio::sync::{oneshot, watch};
 
@@ -259,9 +260,25 @@ impl EventLog for EmbeddedLog {
     ) -> Result<AppendResult> {
         imece_log::validate_batch(&events)?;
         let (reply, answer) = oneshot::channel();
-        let request = Request { stream: stream.clone(), expected, events, reply };
+        let request = Request::One { stream: stream.clone(), expected, events, reply };
         let sender = self.handle.requests.as_ref().ok_or(Error::Closed)?;
         sender.send(request).map_err(|_| Error::Closed)?;
+        answer.await.map_err(|_| Error::Closed)?
+    }
+
+    async fn append_many(&self, appends: Vec<StreamAppend>) -> Result<Vec<AppendResult>> {
+        imece_log::validate_appends(&appends)?;
+        let (reply, answer) = oneshot::channel();
+        let sender = self.handle.requests.as_ref().ok_or(Error::Closed)?;
+        sender.send(Request::Many { appends, reply }).map_err(|_| Error::Closed)?;
+        answer.await.map_err(|_| Error::Closed)?
+    }
+
+    async fn restore(&self, events: Vec<RecordedEvent>) -> Result<()> {
+        imece_log::validate_restore(&events)?;
+        let (reply, answer) = oneshot::channel();
+        let sender = self.handle.requests.as_ref().ok_or(Error::Closed)?;
+        sender.send(Request::Restore { events, reply }).map_err(|_| Error::Closed)?;
         answer.await.map_err(|_| Error::Closed)?
     }
 

@@ -296,7 +296,9 @@ fn scan_segment(path: &Path, file: &File, first: u64, is_open: bool) -> Result<S
     let mut entries: Vec<IndexEntry> = Vec::new();
     let mut at = SEGMENT_HEADER_LEN;
     let mut expected_remaining: Option<u32> = None;
-    let mut committed = (at, 0usize); // (end offset, entry count) of the last complete append
+    // (end offset, entry count) of the last complete batch: an append, or an `append_many` whose
+    // records name several streams (each record is indexed by its own stream).
+    let mut committed = (at, 0usize);
     let failure: Option<(usize, String)> = loop {
         let rec = match decode_record(&buf, at) {
             Ok(rec) => rec,

@@ -12,7 +12,9 @@ use std::sync::{Arc, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use imece_log::{AppendResult, Error, EventId, ExpectedVersion, NewEvent, RecordedEvent, Result, StreamId};
+use imece_log::{
+    AppendResult, Error, EventId, ExpectedVersion, NewEvent, RecordedEvent, Result, StreamAppend, StreamId,
+};
 use tokio::sync::oneshot;
 
 use crate::format::{
@@ -23,12 +25,29 @@ use crate::index::{Segment, StreamCache};
 use crate::open::{segment_path, sync_dir, write_index};
 use crate::{Options, Shared};
 
-/// One append waiting for the writer.
-pub(crate) struct Request {
-    pub(crate) stream: StreamId,
-    pub(crate) expected: ExpectedVersion,
-    pub(crate) events: Vec<NewEvent>,
-    pub(crate) reply: oneshot::Sender<Result<AppendResult>>,
+/// A request waiting for the writer.
+pub(crate) enum Request {
+    /// One `append`.
+    One {
+        stream: StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+        reply: oneshot::Sender<Result<AppendResult>>,
+    },
+    /// One `append_many`: decided whole, encoded as one atomic batch of records, answered once.
+    Many { appends: Vec<StreamAppend>, reply: oneshot::Sender<Result<Vec<AppendResult>>> },
+    /// One `restore`: decided whole, encoded as one atomic batch of records as given.
+    Restore { events: Vec<RecordedEvent>, reply: oneshot::Sender<Result<()>> },
+}
+
+impl Request {
+    fn fail(self, error: Error) {
+        match self {
+            Request::One { reply, .. } => drop(reply.send(Err(error))),
+            Request::Many { reply, .. } => drop(reply.send(Err(error))),
+            Request::Restore { reply, .. } => drop(reply.send(Err(error))),
+        }
+    }
 }
 
 /// Event id → position, for idempotent appends. Keyed by a 64-bit fingerprint of the id to halve
@@ -103,13 +122,61 @@ pub(crate) struct ActiveSegment {
     pub(crate) entries: Vec<(StreamId, EventId)>,
 }
 
-/// An append decided by the writer thread, answered once its group is durable.
-struct Pending {
-    reply: oneshot::Sender<Result<AppendResult>>,
-    result: AppendResult,
-    stream: StreamId,
-    /// Events this append writes: 0 for a retry of events already in the log.
-    written: u64,
+/// An append (or an `append_many`) decided by the writer thread, answered once its group is
+/// durable.
+enum Pending {
+    One {
+        reply: oneshot::Sender<Result<AppendResult>>,
+        part: (StreamId, AppendResult),
+        /// Events this append writes: 0 for a retry of events already in the log.
+        written: u64,
+    },
+    Many {
+        reply: oneshot::Sender<Result<Vec<AppendResult>>>,
+        /// Every part's stream and result, in the order of the call (and of the log).
+        parts: Vec<(StreamId, AppendResult)>,
+        /// Events the call writes: 0 for a retry of events already in the log.
+        written: u64,
+    },
+    Restore {
+        reply: oneshot::Sender<Result<()>>,
+        /// Each run of the restore's written events in one stream, in log order.
+        parts: Vec<(StreamId, AppendResult)>,
+        /// Events the restore writes: 0 if all were in the log already.
+        written: u64,
+    },
+}
+
+impl Pending {
+    fn written(&self) -> u64 {
+        match self {
+            Pending::One { written, .. } | Pending::Many { written, .. } | Pending::Restore { written, .. } => *written,
+        }
+    }
+
+    /// Where each part landed, in log order.
+    fn parts(&self) -> &[(StreamId, AppendResult)] {
+        match self {
+            Pending::One { part, .. } => std::slice::from_ref(part),
+            Pending::Many { parts, .. } | Pending::Restore { parts, .. } => parts,
+        }
+    }
+
+    fn answer(self) {
+        match self {
+            Pending::One { reply, part, .. } => drop(reply.send(Ok(part.1))),
+            Pending::Many { reply, parts, .. } => drop(reply.send(Ok(parts.into_iter().map(|(_, r)| r).collect()))),
+            Pending::Restore { reply, .. } => drop(reply.send(Ok(()))),
+        }
+    }
+
+    fn fail(self, error: Error) {
+        match self {
+            Pending::One { reply, .. } => drop(reply.send(Err(error))),
+            Pending::Many { reply, .. } => drop(reply.send(Err(error))),
+            Pending::Restore { reply, .. } => drop(reply.send(Err(error))),
+        }
+    }
 }
 
 /// A group's records as the writer thread encoded them: unsealed (see [`seal_record`]).
@@ -214,40 +281,141 @@ impl Writer {
 
     fn handle(&mut self, request: Request) {
         if self.shared.poisoned.load(Ordering::Relaxed) {
-            let _ = request.reply.send(Err(self.shared.poison_error()));
+            request.fail(self.shared.poison_error());
             return;
         }
-        match self.decide(&request) {
-            Ok(Some(result)) => {
-                self.pending.push(Pending { reply: request.reply, result, stream: request.stream, written: 0 })
-            }
-            Ok(None) => self.encode(request),
-            Err(e) => {
-                let _ = request.reply.send(Err(e));
-            }
+        match request {
+            Request::One { stream, expected, events, reply } => match self.decide(&stream, expected, &events) {
+                Ok(Some(result)) => self.pending.push(Pending::One { reply, part: (stream, result), written: 0 }),
+                Ok(None) => {
+                    let result = self.encode(&stream, &events, 0, now_micros());
+                    let written = events.len() as u64;
+                    self.pending.push(Pending::One { reply, part: (stream, result), written });
+                }
+                Err(e) => drop(reply.send(Err(e))),
+            },
+            Request::Many { appends, reply } => match self.decide_many(&appends) {
+                Ok(Some(results)) => {
+                    let parts = appends.into_iter().map(|p| p.stream).zip(results).collect();
+                    self.pending.push(Pending::Many { reply, parts, written: 0 });
+                }
+                Ok(None) => {
+                    // One atomic batch: `batch_remaining` counts down across every part's records,
+                    // so a torn write keeps all parts or none.
+                    let written: u64 = appends.iter().map(|p| p.events.len() as u64).sum();
+                    let recorded_at_micros = now_micros();
+                    let mut after = written;
+                    let mut parts = Vec::with_capacity(appends.len());
+                    for part in appends {
+                        after -= part.events.len() as u64;
+                        let result = self.encode(&part.stream, &part.events, after, recorded_at_micros);
+                        parts.push((part.stream, result));
+                    }
+                    self.pending.push(Pending::Many { reply, parts, written });
+                }
+                Err(e) => drop(reply.send(Err(e))),
+            },
+            Request::Restore { events, reply } => match self.decide_restore(&events) {
+                Ok(present) => {
+                    // One atomic batch of the events not yet here, each with its own time.
+                    let written = (events.len() - present) as u64;
+                    let mut parts: Vec<(StreamId, AppendResult)> = Vec::new();
+                    for (i, e) in events[present..].iter().enumerate() {
+                        self.encode_restored(e, written - 1 - i as u64);
+                        match parts.last_mut() {
+                            Some((stream, run)) if *stream == e.stream => {
+                                run.last_position = e.position;
+                                run.last_version = e.version;
+                            }
+                            _ => parts.push((
+                                e.stream.clone(),
+                                AppendResult {
+                                    first_position: e.position,
+                                    last_position: e.position,
+                                    first_version: e.version,
+                                    last_version: e.version,
+                                },
+                            )),
+                        }
+                    }
+                    self.pending.push(Pending::Restore { reply, parts, written });
+                }
+                Err(e) => drop(reply.send(Err(e))),
+            },
         }
     }
 
+    /// Decides a restore against the log as decided so far (durable or not): how many of its
+    /// first events are here already, exactly as given; the rest must follow the head with their
+    /// streams' next versions and ids not in the log.
+    fn decide_restore(&self, events: &[RecordedEvent]) -> Result<usize> {
+        let head = self.next_position;
+        let first = events[0].position;
+        if first > head {
+            return Err(Error::invalid(
+                "events[0].position",
+                format!("position {first} is past the log's head {head}: the log would have a gap"),
+            ));
+        }
+        let present = ((head - first) as usize).min(events.len());
+        for (i, e) in events[..present].iter().enumerate() {
+            if let Some(field) = self.fetch(e.position)?.differing_field(e) {
+                return Err(Error::invalid(
+                    format!("events[{i}]"),
+                    format!("position {} already holds another event (its {field} differs)", e.position),
+                ));
+            }
+        }
+        let mut next: HashMap<&StreamId, u64> = HashMap::new();
+        for (i, e) in events.iter().enumerate().skip(present) {
+            let version = match next.get(&e.stream) {
+                Some(&v) => v,
+                None => self.versions.get(&e.stream).copied().unwrap_or(0),
+            };
+            if e.version != version {
+                return Err(Error::invalid(
+                    format!("events[{i}].version"),
+                    format!(
+                        "position {}: stream {} is next at version {version}, not {}",
+                        e.position, e.stream, e.version
+                    ),
+                ));
+            }
+            if let Some(found) = self.find(e.id)? {
+                return Err(Error::DuplicateEventId {
+                    id: e.id,
+                    reason: format!("it is at position {}", found.position),
+                });
+            }
+            next.insert(&e.stream, version + 1);
+        }
+        Ok(present)
+    }
+
     /// `Ok(Some)` for a retry of events already in the log, `Ok(None)` to write the append.
-    fn decide(&self, request: &Request) -> Result<Option<AppendResult>> {
+    fn decide(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: &[NewEvent],
+    ) -> Result<Option<AppendResult>> {
         let mut known = Vec::new();
-        for (i, event) in request.events.iter().enumerate() {
+        for (i, event) in events.iter().enumerate() {
             if let Some(found) = self.find(event.id)? {
                 known.push((i, found));
             }
         }
         if let Some((i, first)) = known.first() {
-            let mut id = request.events[*i].id;
-            let reason = if known.len() != request.events.len() {
-                format!("{} of the {} events of this append are already in the log", known.len(), request.events.len())
-            } else if let Some((event, (_, recorded))) = request
-                .events
+            let mut id = events[*i].id;
+            let reason = if known.len() != events.len() {
+                format!("{} of the {} events of this append are already in the log", known.len(), events.len())
+            } else if let Some((event, (_, recorded))) = events
                 .iter()
                 .zip(&known)
-                .find(|(event, (_, recorded))| recorded.stream != request.stream || !event.same_content(recorded))
+                .find(|(event, (_, recorded))| recorded.stream != *stream || !event.same_content(recorded))
             {
                 id = event.id;
-                if recorded.stream != request.stream {
+                if recorded.stream != *stream {
                     format!("it is in stream {}", recorded.stream)
                 } else {
                     "it was stored with another type, data or metadata".to_owned()
@@ -265,13 +433,79 @@ impl Writer {
             };
             return Err(Error::DuplicateEventId { id, reason });
         }
-        let actual = self.versions.get(&request.stream).map(|next| next - 1);
-        if !request.expected.admits(actual) {
-            return Err(Error::WrongExpectedVersion {
-                stream: request.stream.clone(),
-                expected: request.expected,
-                actual,
-            });
+        let actual = self.versions.get(stream).map(|next| next - 1);
+        if !expected.admits(actual) {
+            return Err(Error::WrongExpectedVersion { stream: stream.clone(), expected, actual });
+        }
+        Ok(None)
+    }
+
+    /// As [`Writer::decide`], for every part of an `append_many` at once: `Ok(Some)` (one result
+    /// per part) if the whole call is already in the log, one event after another in its order;
+    /// `Ok(None)` to write it, once every part's expected version holds against its stream as the
+    /// parts before it leave it.
+    fn decide_many(&self, appends: &[StreamAppend]) -> Result<Option<Vec<AppendResult>>> {
+        let total: usize = appends.iter().map(|p| p.events.len()).sum();
+        let mut known: Vec<(&StreamAppend, &NewEvent, RecordedEvent)> = Vec::new();
+        for part in appends {
+            for event in &part.events {
+                if let Some(found) = self.find(event.id)? {
+                    known.push((part, event, found));
+                }
+            }
+        }
+        if let Some((_, first_event, first)) = known.first() {
+            let mut id = first_event.id;
+            let reason = if known.len() != total {
+                format!("{} of the {total} events of this call are already in the log", known.len())
+            } else if let Some((part, event, recorded)) = known
+                .iter()
+                .find(|(part, event, recorded)| recorded.stream != part.stream || !event.same_content(recorded))
+            {
+                id = event.id;
+                if recorded.stream != part.stream {
+                    format!("it is in stream {}", recorded.stream)
+                } else {
+                    "it was stored with another type, data or metadata".to_owned()
+                }
+            } else if known
+                .iter()
+                .enumerate()
+                .any(|(i, (_, _, recorded))| recorded.position != first.position + i as u64)
+            {
+                "the call's events are in the log, but not one after another in this order".to_owned()
+            } else {
+                let mut at = 0;
+                let results = appends
+                    .iter()
+                    .map(|part| {
+                        let (a, b) = (&known[at].2, &known[at + part.events.len() - 1].2);
+                        at += part.events.len();
+                        AppendResult {
+                            first_position: a.position,
+                            last_position: b.position,
+                            first_version: a.version,
+                            last_version: b.version,
+                        }
+                    })
+                    .collect();
+                return Ok(Some(results));
+            };
+            return Err(Error::DuplicateEventId { id, reason });
+        }
+        // The next version of each stream as the parts decided so far leave it.
+        let mut next: HashMap<&StreamId, u64> = HashMap::new();
+        for part in appends {
+            let before = next.get(&part.stream).or_else(|| self.versions.get(&part.stream)).copied();
+            let actual = before.map(|next| next - 1);
+            if !part.expected.admits(actual) {
+                return Err(Error::WrongExpectedVersion {
+                    stream: part.stream.clone(),
+                    expected: part.expected,
+                    actual,
+                });
+            }
+            next.insert(&part.stream, before.unwrap_or(0) + part.events.len() as u64);
         }
         Ok(None)
     }
@@ -312,14 +546,15 @@ impl Writer {
         out.pop().ok_or(Error::Backend { backend: "embedded", message: format!("position {position} is not indexed") })
     }
 
-    fn encode(&mut self, request: Request) {
-        let n = request.events.len() as u64;
+    /// Encodes `events` as the next records of `stream`; `after` is how many records of the same
+    /// atomic batch follow them (the later parts of an `append_many`; 0 for an `append`).
+    fn encode(&mut self, stream: &StreamId, events: &[NewEvent], after: u64, recorded_at_micros: i64) -> AppendResult {
+        let n = events.len() as u64;
         let first_position = self.next_position;
-        let first_version = self.versions.get(&request.stream).copied().unwrap_or(0);
-        let recorded_at_micros = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64);
-        for (i, event) in request.events.iter().enumerate() {
+        let first_version = self.versions.get(stream).copied().unwrap_or(0);
+        for (i, event) in events.iter().enumerate() {
             let head = RecordHead {
-                batch_remaining: (n - 1 - i as u64) as u32,
+                batch_remaining: (after + n - 1 - i as u64) as u32,
                 position: first_position + i as u64,
                 version: first_version + i as u64,
                 durable_end: 0, // set when the record is sealed
@@ -330,23 +565,49 @@ impl Writer {
             encode_record(
                 &mut self.records.buf,
                 &head,
-                request.stream.as_str(),
+                stream.as_str(),
                 &event.event_type,
                 &event.metadata,
                 &event.data,
             );
             self.ids.insert(event.id, head.position);
-            self.entries.push((request.stream.clone(), event.id));
+            self.entries.push((stream.clone(), event.id));
         }
         self.next_position += n;
-        self.versions.insert(request.stream.clone(), first_version + n);
-        let result = AppendResult {
+        self.versions.insert(stream.clone(), first_version + n);
+        AppendResult {
             first_position,
             last_position: first_position + n - 1,
             first_version,
             last_version: first_version + n - 1,
+        }
+    }
+
+    /// Encodes a restored event as the next record, with its own time; its position and version
+    /// were checked to be the next ones. `after` is how many records of the same restore follow it.
+    fn encode_restored(&mut self, event: &RecordedEvent, after: u64) {
+        debug_assert_eq!(event.position, self.next_position);
+        let head = RecordHead {
+            batch_remaining: after as u32,
+            position: event.position,
+            version: event.version,
+            durable_end: 0, // set when the record is sealed
+            id: event.id,
+            recorded_at_micros: event.recorded_at_micros,
         };
-        self.pending.push(Pending { reply: request.reply, result, stream: request.stream, written: n });
+        self.records.offsets.push(self.records.buf.len());
+        encode_record(
+            &mut self.records.buf,
+            &head,
+            event.stream.as_str(),
+            &event.event_type,
+            &event.metadata,
+            &event.data,
+        );
+        self.ids.insert(event.id, event.position);
+        self.entries.push((event.stream.clone(), event.id));
+        self.next_position += 1;
+        self.versions.insert(event.stream.clone(), event.version + 1);
     }
 
     /// Hands the group to the storage thread.
@@ -371,7 +632,7 @@ impl Writer {
         }
         if let Some(Err(std::sync::mpsc::SendError(group))) = self.groups.as_ref().map(|g| g.send(group)) {
             for p in group.pending {
-                let _ = p.reply.send(Err(Error::Closed));
+                p.fail(Error::Closed);
             }
         }
     }
@@ -440,7 +701,7 @@ impl Storage {
     fn commit(&mut self, batch: &mut Vec<Group>) {
         if let Some(cause) = &self.poisoned {
             for p in batch.drain(..).flat_map(|g| g.pending) {
-                let _ = p.reply.send(Err(Error::Poisoned { cause: cause.clone() }));
+                p.fail(Error::Poisoned { cause: cause.clone() });
             }
             return;
         }
@@ -471,10 +732,12 @@ impl Storage {
                 let segment = index.segments.last_mut().expect("the active segment is indexed");
                 segment.offsets.extend_from_slice(&offsets);
                 segment.data_end = self.active.write_offset;
-                for p in batch.iter().flat_map(|g| &g.pending).filter(|p| p.written > 0) {
-                    let number = index.stream_number(&p.stream);
-                    let positions = &mut index.streams[number as usize].positions;
-                    positions.extend(p.result.first_position..=p.result.last_position);
+                for p in batch.iter().flat_map(|g| &g.pending).filter(|p| p.written() > 0) {
+                    for (stream, result) in p.parts() {
+                        let number = index.stream_number(stream);
+                        let positions = &mut index.streams[number as usize].positions;
+                        positions.extend(result.first_position..=result.last_position);
+                    }
                 }
                 index.head = head;
             }
@@ -487,8 +750,8 @@ impl Storage {
             self.active.entries.extend(group.entries);
             for p in group.pending {
                 stats.appends.fetch_add(1, Ordering::Relaxed);
-                stats.events.fetch_add(p.written, Ordering::Relaxed);
-                let _ = p.reply.send(Ok(p.result));
+                stats.events.fetch_add(p.written(), Ordering::Relaxed);
+                p.answer();
             }
         }
     }
@@ -594,6 +857,10 @@ impl Storage {
             entries,
         }
     }
+}
+
+fn now_micros() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64)
 }
 
 /// Creates a segment file: written whole under a temporary name, synced, then renamed, so a `.seg`

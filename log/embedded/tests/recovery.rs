@@ -6,7 +6,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
-use imece_log::{Error, EventLog, ExpectedVersion, NewEvent, StreamId};
+use imece_log::{AppendResult, Error, EventLog, ExpectedVersion, NewEvent, RecordedEvent, StreamAppend, StreamId};
 use imece_log_embedded::{EmbeddedLog, Options};
 
 fn opts(segment_size: u64, preallocate: bool) -> Options {
@@ -120,6 +120,144 @@ async fn an_append_cut_at_any_byte_is_all_or_nothing() {
         assert_eq!(log.head().await.unwrap(), whole_appends * 3, "cut at byte {cut}");
         assert_eq!(log.verify().unwrap(), whole_appends * 3);
     }
+}
+
+/// `batch_remaining` of the record at `at`.
+fn batch_remaining(bytes: &[u8], at: u64) -> u32 {
+    let at = at as usize;
+    u32::from_le_bytes(bytes[at + 12..at + 16].try_into().unwrap())
+}
+
+fn id(name: &str) -> StreamId {
+    StreamId::new(name).unwrap()
+}
+
+/// A log of 7 events (6 in `s`, then one in `a`) followed by one `append_many` of 6 events in 4
+/// parts over 3 streams (`a`, `b` twice, `s`); returns the 7 events before the call, the call and
+/// its results.
+async fn log_with_a_multi_stream_call(
+    dir: &Path,
+    options: Options,
+) -> (Vec<RecordedEvent>, Vec<StreamAppend>, Vec<AppendResult>) {
+    use ExpectedVersion::{Exact, NoStream};
+    let log = fill(dir, options, 3, 2).await;
+    log.append(&id("a"), NoStream, vec![event(100)]).await.unwrap();
+    let call = vec![
+        StreamAppend::new(id("a"), Exact(0), vec![event(200), event(201)]),
+        StreamAppend::new(id("b"), NoStream, vec![event(202)]),
+        StreamAppend::new(id("s"), Exact(5), vec![event(203), event(204)]),
+        StreamAppend::new(id("b"), Exact(0), vec![event(205)]),
+    ];
+    let results = log.append_many(call.clone()).await.unwrap();
+    let positions: Vec<(u64, u64)> = results.iter().map(|r| (r.first_position, r.last_position)).collect();
+    assert_eq!(positions, [(7, 8), (9, 9), (10, 11), (12, 12)]);
+    let before = log.read_all(0, 7).await.unwrap();
+    (before, call, results)
+}
+
+/// Asserts that the log holds exactly `before` (the events before the call) and none of the call.
+async fn assert_none_of_the_call(log: &EmbeddedLog, before: &[RecordedEvent], ctx: &str) {
+    assert_eq!(log.head().await.unwrap(), 7, "{ctx}: head");
+    assert_eq!(log.read_all(0, 100).await.unwrap(), before, "{ctx}: read_all");
+    assert_eq!(log.stream_version(&id("a")).await.unwrap(), Some(0), "{ctx}: stream a");
+    assert_eq!(log.stream_version(&id("b")).await.unwrap(), None, "{ctx}: stream b");
+    assert_eq!(log.stream_version(&id("s")).await.unwrap(), Some(5), "{ctx}: stream s");
+    assert_eq!(log.verify().unwrap(), 7, "{ctx}: verify");
+}
+
+/// Guards: an `append_many` is one atomic batch on disk across all its streams (`batch_remaining`
+/// counts down through every part's records), so a crash that cuts its write at any byte leaves
+/// none of its parts after reopening, the log is otherwise intact, and the call can be made again.
+#[tokio::test]
+async fn an_append_many_cut_at_any_byte_keeps_no_part() {
+    let src = tempfile::tempdir().unwrap();
+    let (before, call, results) = log_with_a_multi_stream_call(src.path(), opts(1 << 20, false)).await;
+    let seg = segments(src.path()).pop().unwrap();
+    let full = fs::read(&seg).unwrap();
+    let offsets = record_offsets(&seg);
+    assert_eq!(offsets.len(), 13);
+    let remaining: Vec<u32> = offsets[7..].iter().map(|&at| batch_remaining(&full, at)).collect();
+    assert_eq!(remaining, [5, 4, 3, 2, 1, 0], "the call's records must form one batch across its streams");
+
+    let name = seg.file_name().unwrap();
+    for cut in offsets[7]..full.len() as u64 {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(name), &full[..cut as usize]).unwrap();
+        let log = EmbeddedLog::open_with(dir.path(), opts(1 << 20, false)).unwrap();
+        assert_none_of_the_call(&log, &before, &format!("cut at byte {cut}")).await;
+        if cut == offsets[10] + 5 {
+            // The log goes on: the same call lands where it did.
+            assert_eq!(log.append_many(call.clone()).await.unwrap(), results, "the call made again after the cut");
+            drop(log);
+            let log = EmbeddedLog::open_with(dir.path(), opts(1 << 20, false)).unwrap();
+            assert_eq!(log.verify().unwrap(), 13);
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join(name), &full).unwrap();
+    let log = EmbeddedLog::open_with(dir.path(), opts(1 << 20, false)).unwrap();
+    assert_eq!(log.head().await.unwrap(), 13, "the whole call, uncut");
+    assert_eq!(log.append_many(call).await.unwrap(), results, "a retry of the whole call after reopening");
+    assert_eq!(log.head().await.unwrap(), 13);
+}
+
+/// Guards: a crash that loses a page in the middle of an `append_many` (zeros where a middle part
+/// was, the later parts written) drops the whole call, not just the parts after the hole.
+#[tokio::test]
+async fn an_append_many_with_a_hole_in_a_middle_part_keeps_no_part() {
+    for preallocate in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let (before, _, _) = log_with_a_multi_stream_call(dir.path(), opts(1 << 20, preallocate)).await;
+        as_after_a_crash(dir.path());
+        let seg = segments(dir.path()).pop().unwrap();
+        let offsets = record_offsets(&seg);
+        // The record of part 1 (stream b), between the parts of a and s.
+        let (from, to) = (offsets[9], offsets[10]);
+        let zeros = vec![0u8; (to - from) as usize];
+        fs::OpenOptions::new().write(true).open(&seg).unwrap().write_all_at(&zeros, from).unwrap();
+        let log = EmbeddedLog::open_with(dir.path(), opts(1 << 20, preallocate)).unwrap();
+        assert!(log.recovery().truncated_bytes > 0, "preallocate={preallocate}: the torn call was not dropped");
+        assert_none_of_the_call(&log, &before, &format!("preallocate={preallocate}")).await;
+    }
+}
+
+/// Guards: segments roll only between batches, so no `append_many` is split across two segment
+/// files: every segment ends with the last record of a batch, and every call lies in one segment.
+#[tokio::test]
+async fn an_append_many_never_spans_two_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = EmbeddedLog::open_with(dir.path(), opts(4096, false)).unwrap();
+    let mut calls = Vec::new();
+    for c in 0..60usize {
+        let call: Vec<StreamAppend> = (0..1 + c % 4)
+            .map(|p| {
+                let events = (0..1 + (c + p) % 3).map(|k| event(c * 100 + p * 10 + k)).collect();
+                StreamAppend::new(id(&format!("roll-{}", (c + p) % 5)), ExpectedVersion::Any, events)
+            })
+            .collect();
+        let results = log.append_many(call).await.unwrap();
+        calls.push((results[0].first_position, results.last().unwrap().last_position));
+    }
+    drop(log);
+    let segs = segments(dir.path());
+    assert!(segs.len() > 3, "only {} segments", segs.len());
+    let firsts: Vec<u64> =
+        segs.iter().map(|p| p.file_stem().unwrap().to_str().unwrap().parse::<u64>().unwrap()).collect();
+    for (first, last) in calls {
+        let segment_of = |position: u64| firsts.partition_point(|&f| f <= position);
+        assert_eq!(segment_of(first), segment_of(last), "the call at positions {first}..={last} spans two segments");
+    }
+    for seg in &segs {
+        let bytes = fs::read(seg).unwrap();
+        let last = *record_offsets(seg).last().unwrap();
+        assert_eq!(batch_remaining(&bytes, last), 0, "{} ends inside a batch", seg.display());
+    }
+    for seg in &segs {
+        let _ = fs::remove_file(seg.with_extension("idx"));
+    }
+    let log = EmbeddedLog::open_with(dir.path(), opts(4096, false)).unwrap();
+    assert_eq!(log.recovery().truncated_bytes, 0);
+    assert_eq!(log.recovery().rebuilt_indexes, segs.len() - 1);
 }
 
 /// Guards: a flipped bit in an acknowledged record that later records prove was synced is found by

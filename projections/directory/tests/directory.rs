@@ -25,7 +25,7 @@ fn metadata(visibility: Visibility) -> Metadata {
         causation_id: None,
         jurisdiction: CountryCode::IT,
         visibility,
-        origin: Origin { node: NodeId::new("it-reggio-emilia").unwrap(), position: None },
+        origin: Origin::local(NodeId::new("it-reggio-emilia").unwrap()),
     }
 }
 

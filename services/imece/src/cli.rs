@@ -46,9 +46,17 @@ enum Command {
     /// The projections of a running node: lag behind the log, and rebuilds.
     #[command(subcommand)]
     Projections(crate::analysis::ProjectionsCommand),
+    /// Federation: this node's public key, its chain, and the partners it pulls from.
+    #[command(subcommand)]
+    Federation(crate::federation::FederationCommand),
+    /// Check a stopped node's log, chain and signed heads offline.
+    Verify(crate::federation::VerifyArgs),
     /// Read the embedded event log directly, while no node holds it.
     #[command(subcommand)]
     Log(LogCommand),
+    /// Copy a stopped node's log to another backend (a directory or a postgres:// URL) exactly,
+    /// resuming an interrupted copy, then verify it; or, with --verify-only, compare two logs.
+    Migrate(crate::migrate::MigrateArgs),
 }
 
 /// How to reach a node.
@@ -191,7 +199,10 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<()> {
             Command::Indicators(command) => crate::analysis::indicators(command).await,
             Command::Directory(command) => crate::analysis::directory(command).await,
             Command::Projections(command) => crate::analysis::projections(command).await,
+            Command::Federation(command) => crate::federation::federation(command).await,
+            Command::Verify(args) => crate::federation::verify(args).await,
             Command::Log(command) => log_command(command).await,
+            Command::Migrate(args) => crate::migrate::migrate(args).await,
         }
     })
 }
@@ -238,6 +249,8 @@ async fn demo_command(data_dir: PathBuf, keep_serving: bool) -> anyhow::Result<(
         data_dir: data_dir.clone(),
         node: "demo".to_owned(),
         tls: None,
+        federation: Default::default(),
+        log: Default::default(),
         tokens: vec![imece_server::config::TokenConfig {
             token: token.clone(),
             name: "demo".to_owned(),

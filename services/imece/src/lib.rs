@@ -4,3 +4,5 @@ mod analysis;
 pub mod cli;
 mod client;
 pub mod demo;
+mod federation;
+mod migrate;

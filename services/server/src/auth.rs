@@ -24,18 +24,23 @@ pub enum Role {
     },
     /// Reads, never personal data.
     Analyst,
+    /// A partner node, pulling this node's published chain; named by its node id.
+    Partner,
 }
 
 impl Caller {
     /// Whether this caller may read personal data.
     pub fn sees_personal_data(&self) -> bool {
-        !matches!(self.role, Role::Analyst)
+        !matches!(self.role, Role::Analyst | Role::Partner)
     }
 
     /// Refuses anyone who may not write.
     pub fn require_writer(&self) -> Result<(), Status> {
         match self.role {
             Role::Analyst => Err(Status::permission_denied(format!("{} is an analyst: analysts only read", self.name))),
+            Role::Partner => {
+                Err(Status::permission_denied(format!("{} is a partner node: partners only pull", self.name)))
+            }
             _ => Ok(()),
         }
     }
@@ -53,11 +58,19 @@ impl Caller {
 #[derive(Clone, Debug)]
 pub struct Authenticator {
     tokens: Arc<Vec<TokenConfig>>,
+    /// Whether partner tokens get through: only in front of the `Replication` service.
+    partners: bool,
 }
 
 impl Authenticator {
+    /// Checks tokens for every service but `Replication`: partner tokens are refused.
     pub fn new(tokens: Vec<TokenConfig>) -> Self {
-        Authenticator { tokens: Arc::new(tokens) }
+        Authenticator { tokens: Arc::new(tokens), partners: false }
+    }
+
+    /// The same tokens in front of the `Replication` service, where partners are let through.
+    pub fn with_partners(&self) -> Self {
+        Authenticator { tokens: self.tokens.clone(), partners: true }
     }
 
     /// The caller a request comes from, or `UNAUTHENTICATED`.
@@ -83,6 +96,13 @@ impl Authenticator {
             RoleConfig::Admin => Role::Admin,
             RoleConfig::Registrar => Role::Registrar { scope: t.scope.clone() },
             RoleConfig::Analyst => Role::Analyst,
+            RoleConfig::Partner if self.partners => Role::Partner,
+            RoleConfig::Partner => {
+                return Err(Status::permission_denied(format!(
+                    "{} is a partner node: partner tokens may call only the Replication service",
+                    t.name
+                )));
+            }
         };
         Ok(Caller { name: t.name.clone(), role })
     }

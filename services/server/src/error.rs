@@ -70,6 +70,19 @@ pub enum Error {
     #[error(transparent)]
     Indicators(#[from] imece_indicators::Error),
 
+    /// The organisation belongs to another node of the federation: this node holds a replica of
+    /// it and writes nothing to it.
+    ///
+    /// Handling: send the command to the owner's node; `FAILED_PRECONDITION`, naming the owner.
+    #[error("organisation {org} is owned by node {owner}; this node holds a replica: write to it at {owner}")]
+    NotOwner { org: String, owner: String },
+
+    /// Federation on this node: its key file, its heads file, its own chain.
+    ///
+    /// Handling: operational (see [`imece_federation::Error`]); `INTERNAL`.
+    #[error("federation: {0}")]
+    Federation(#[from] imece_federation::Error),
+
     /// The server could not start or stopped with an error.
     ///
     /// Handling: operational (address in use, certificate unreadable); fix and restart.
@@ -129,7 +142,12 @@ impl From<Error> for Status {
             Error::Config(_) => Status::failed_precondition(message),
             Error::Keystore(_) => Status::unavailable(message),
             Error::Erased(_) => Status::failed_precondition(message),
-            Error::Server(_) => Status::internal(message),
+            Error::Server(_) | Error::Federation(_) => Status::internal(message),
+            Error::NotOwner { .. } => Status::with_error_details(
+                Code::FailedPrecondition,
+                message,
+                ErrorDetails::with_bad_request_violation("org_id", "owned by another node"),
+            ),
             Error::Projection(imece_projections::Error::Timeout { .. }) => Status::deadline_exceeded(message),
             Error::Projection(_) => Status::unavailable(message),
             Error::Indicators(imece_indicators::Error::InvalidQuery { field, rule }) => Status::with_error_details(

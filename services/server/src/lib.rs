@@ -8,9 +8,11 @@
 //! ```
 
 pub mod auth;
+pub mod backend;
 pub mod config;
 pub mod convert;
 mod error;
+pub mod federation;
 pub mod indicators_service;
 pub mod keystore;
 pub mod log_service;

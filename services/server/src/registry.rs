@@ -63,6 +63,8 @@ struct Current {
     version: Option<u64>,
     /// The actor who registered it (registrars keep writing for what they registered).
     registered_by: Option<String>,
+    /// The node that wrote its first event: the only node that writes to it.
+    owner: Option<NodeId>,
 }
 
 /// One organisation's slot: commands for one organisation are decided one at a time.
@@ -157,7 +159,18 @@ impl<L: EventLog> Registry<L> {
     async fn read_current(&self, org: OrgId) -> Result<Current, Error> {
         let loaded = self.load(org).await?;
         let registered_by = loaded.events.first().map(|(_, env)| env.metadata.actor.id.clone());
-        Ok(Current { version: loaded.version(), state: loaded.state, registered_by })
+        let owner = loaded.events.first().map(|(_, env)| env.metadata.origin.node.clone());
+        Ok(Current { version: loaded.version(), state: loaded.state, registered_by, owner })
+    }
+
+    /// [`Error::NotOwner`] if another node of the federation owns the organisation.
+    fn check_owner(&self, org: OrgId, current: &Current) -> Result<(), Error> {
+        match &current.owner {
+            Some(owner) if *owner != self.node => {
+                Err(Error::NotOwner { org: org.to_string(), owner: owner.to_string() })
+            }
+            _ => Ok(()),
+        }
     }
 
     /// The events a request decided, with their metadata, as the log stores them; their ids are
@@ -177,7 +190,7 @@ impl<L: EventLog> Registry<L> {
                 causation_id: None,
                 jurisdiction,
                 visibility: event.visibility(),
-                origin: Origin { node: self.node.clone(), position: None },
+                origin: Origin::local(self.node.clone()),
             };
             let encoded = Envelope::new(event.clone(), metadata)?.encode()?;
             encoded_events.push(NewEvent {
@@ -194,8 +207,14 @@ impl<L: EventLog> Registry<L> {
     pub async fn state(&self, org: OrgId) -> Result<(Organisation, Option<u64>), Error> {
         let slot = self.slot(org);
         let mut current = slot.lock().await;
-        if current.is_none() {
-            *current = Some(self.read_current(org).await?);
+        if !is_known(&current) {
+            let read = self.read_current(org).await?;
+            if self.check_owner(org, &read).is_err() {
+                // Replication appends to another node's organisations behind the registry's back:
+                // their states are read afresh each time, never kept.
+                return Ok((read.state, read.version));
+            }
+            *current = Some(read);
         }
         let c = current.as_ref().expect("just filled");
         Ok((c.state.clone(), c.version))
@@ -224,10 +243,14 @@ impl<L: EventLog> Registry<L> {
         caller.require_writer().map_err(|s| Error::PermissionDenied(s.message().to_owned()))?;
         let slot = self.slot(org);
         let mut guard = slot.lock().await;
-        if guard.is_none() {
+        if !is_known(&guard) {
             *guard = Some(self.read_current(org).await?);
         }
         let current = guard.as_ref().expect("just filled");
+        if let Err(e) = self.check_owner(org, current) {
+            *guard = None;
+            return Err(e);
+        }
         let registering = matches!(command, Command::Register(_));
         if !registering && current.version.is_none() {
             return Err(Error::NotFound(format!("organisation {org}")));
@@ -267,7 +290,8 @@ impl<L: EventLog> Registry<L> {
         match self.log.append(&stream_of(org)?, expected, new_events).await {
             Ok(appended) if appended.first_version == next_version => {
                 let registered_by = current.registered_by.clone().or_else(|| Some(caller.name.clone()));
-                *guard = Some(Current { state: after, version: Some(appended.last_version), registered_by });
+                let owner = current.owner.clone().or_else(|| Some(self.node.clone()));
+                *guard = Some(Current { state: after, version: Some(appended.last_version), registered_by, owner });
                 Ok(Written {
                     stream_version: appended.last_version,
                     first_position: appended.first_position,
@@ -307,7 +331,7 @@ impl<L: EventLog> Registry<L> {
         let current = {
             let slot = self.slot(org);
             let mut current = slot.lock().await;
-            if current.is_none() {
+            if !is_known(&current) {
                 *current = Some(self.read_current(org).await?);
             }
             current.clone().expect("just filled")
@@ -315,6 +339,7 @@ impl<L: EventLog> Registry<L> {
         if current.version.is_none() {
             return Err(Error::NotFound(format!("organisation {org}")));
         }
+        self.check_owner(org, &current)?;
         authorize(caller, org, &current, false)?;
         if current.state.person(erasure.person).is_none() {
             return Err(Error::NotFound(format!("person {} in organisation {org}", erasure.person)));
@@ -358,10 +383,14 @@ impl<L: EventLog> Registry<L> {
         caller.require_writer().ok()?;
         let slot = self.slot(org);
         let mut guard = slot.lock().await;
-        if guard.is_none() {
+        if !is_known(&guard) {
             *guard = Some(self.read_current(org).await.ok()?);
         }
         let current = guard.clone().expect("just filled");
+        if self.check_owner(org, &current).is_err() {
+            *guard = None;
+            return None; // refused one by one
+        }
         let today = time::OffsetDateTime::now_utc().date();
         let ctx = Context::new(today, &self.rules);
         let (mut state, mut version, mut registered_by) =
@@ -376,7 +405,12 @@ impl<L: EventLog> Registry<L> {
             let authorized = match caller.role {
                 // Only a registrar's rights depend on the organisation's state.
                 Role::Registrar { .. } => {
-                    let here = Current { state: state.clone(), version, registered_by: registered_by.clone() };
+                    let here = Current {
+                        state: state.clone(),
+                        version,
+                        registered_by: registered_by.clone(),
+                        owner: current.owner.clone(),
+                    };
                     authorize(caller, org, &here, registering)
                 }
                 _ => Ok(()),
@@ -426,7 +460,8 @@ impl<L: EventLog> Registry<L> {
                             findings: found,
                         }));
                     }
-                    *guard = Some(Current { state, version, registered_by });
+                    let owner = current.owner.clone().or_else(|| Some(self.node.clone()));
+                    *guard = Some(Current { state, version, registered_by, owner });
                 }
                 _ => {
                     *guard = None;
@@ -449,6 +484,13 @@ impl<L: EventLog> Registry<L> {
         }
         Some(answers.into_iter().map(|a| a.expect("every command answered")).collect())
     }
+}
+
+/// Whether a slot holds an organisation's state that can be used without reading the log: one
+/// with events. An empty stream is read again each time, since replication may have brought the
+/// organisation from its owner since (it appends behind the registry's back).
+fn is_known(slot: &Option<Current>) -> bool {
+    slot.as_ref().is_some_and(|c| c.version.is_some())
 }
 
 fn stream_of(org: OrgId) -> Result<StreamId, Error> {

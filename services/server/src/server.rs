@@ -5,17 +5,19 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use imece_domain::NodeId;
-use imece_log_embedded::EmbeddedLog;
 use imece_proto::v1::indicators_server::IndicatorsServer;
 use imece_proto::v1::log_server::LogServer;
 use imece_proto::v1::members_server::MembersServer;
 use imece_proto::v1::projections_server::ProjectionsServer;
 use imece_proto::v1::registry_server::RegistryServer;
+use imece_proto::v1::replication_server::ReplicationServer;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 
 use crate::auth::Authenticator;
+use crate::backend::NodeLog;
+use crate::federation::{Federation, FederationService};
 use crate::indicators_service::IndicatorsService;
 use crate::keystore::{FileKeyStore, KeyStore};
 use crate::log_service::LogService;
@@ -32,9 +34,10 @@ pub const MAX_MESSAGE_BYTES: usize = 20 * 1024 * 1024;
 pub struct Node {
     config: Config,
     listener: TcpListener,
-    log: EmbeddedLog,
+    log: NodeLog,
     keys: FileKeyStore,
     reference: imece_indicators::ReferenceData,
+    identity: imece_federation::Identity,
 }
 
 impl Node {
@@ -43,12 +46,13 @@ impl Node {
     pub async fn bind(config: Config) -> Result<Self, Error> {
         config.check()?;
         let reference = crate::views::load_reference(&config.reference)?;
-        let log = EmbeddedLog::open(config.log_dir())?;
+        let log = config.log_location().open().await?;
         let keys = FileKeyStore::open(config.keys_dir())?;
+        let identity = crate::federation::load_or_create_identity(&config)?;
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|e| Error::Server(format!("cannot listen on {}: {e}", config.listen)))?;
-        Ok(Node { config, listener, log, keys, reference })
+        Ok(Node { config, listener, log, keys, reference, identity })
     }
 
     /// The address the node listens on.
@@ -59,7 +63,7 @@ impl Node {
     /// Serves until `shutdown` completes; then stops accepting, lets calls in flight finish, and
     /// closes the log (which waits for appends in flight to be durable).
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), Error> {
-        let Node { config, listener, log, keys, reference } = self;
+        let Node { config, listener, log, keys, reference, identity } = self;
         let log = Arc::new(log);
         let node = NodeId::new(&config.node).map_err(|e| Error::Config(e.to_string()))?;
         let keys: Arc<dyn KeyStore> = Arc::new(keys);
@@ -67,13 +71,15 @@ impl Node {
         let views = Arc::new(Views::start(log.clone(), &config.projections_dir(), reference).await?);
         let indicators = IndicatorsService::new(views.clone());
         let auth = Authenticator::new(config.tokens.clone());
+        let federation = Arc::new(Federation::start(log.clone(), &config, identity)?);
 
         let (health, health_service) = tonic_health::server::health_reporter();
-        health.set_serving::<LogServer<LogService<EmbeddedLog>>>().await;
-        health.set_serving::<RegistryServer<RegistryService<EmbeddedLog>>>().await;
-        health.set_serving::<MembersServer<RegistryService<EmbeddedLog>>>().await;
+        health.set_serving::<LogServer<LogService<NodeLog>>>().await;
+        health.set_serving::<RegistryServer<RegistryService<NodeLog>>>().await;
+        health.set_serving::<MembersServer<RegistryService<NodeLog>>>().await;
         health.set_serving::<IndicatorsServer<IndicatorsService>>().await;
         health.set_serving::<ProjectionsServer<IndicatorsService>>().await;
+        health.set_serving::<ReplicationServer<FederationService>>().await;
         let reflection = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(imece_proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -81,9 +87,11 @@ impl Node {
             .map_err(|e| Error::Server(format!("reflection: {e}")))?;
 
         let (stopping, stopping_rx) = tokio::sync::watch::channel(false);
+        let stop_federation = federation.stopper();
         let shutdown = async move {
             shutdown.await;
             let _ = stopping.send(true);
+            stop_federation();
         };
         let log_service = LogServer::new(LogService::new(log.clone(), stopping_rx))
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
@@ -100,10 +108,10 @@ impl Node {
                 .map_err(|e| Error::Config(format!("tls: {e}")))?;
         }
         tracing::info!(
-            "imece node listening on {} ({}), log in {}",
+            "imece node listening on {} ({}), on {}",
             listener.local_addr().map_or_else(|_| config.listen.to_string(), |a| a.to_string()),
             if config.tls.is_some() { "TLS" } else { "plaintext, loopback only" },
-            config.data_dir.display()
+            config.log_location()
         );
         builder
             .add_service(health_service)
@@ -123,11 +131,23 @@ impl Node {
                 IndicatorsServer::new(indicators.clone()),
                 auth.clone(),
             ))
-            .add_service(tonic::service::interceptor::InterceptedService::new(ProjectionsServer::new(indicators), auth))
+            .add_service(tonic::service::interceptor::InterceptedService::new(
+                ProjectionsServer::new(indicators),
+                auth.clone(),
+            ))
+            .add_service(tonic::service::interceptor::InterceptedService::new(
+                ReplicationServer::new(FederationService::new(federation.clone()))
+                    .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                    .max_encoding_message_size(MAX_MESSAGE_BYTES),
+                auth.with_partners(),
+            ))
             .serve_with_incoming_shutdown(incoming(listener), shutdown)
             .await
             .map_err(|e| Error::Server(e.to_string()))?;
         tracing::info!("stopped accepting calls; storing the projections' snapshots and closing the log");
+        if let Ok(federation) = Arc::try_unwrap(federation) {
+            federation.shutdown().await;
+        }
         let stored = views.shutdown().await;
         drop(views);
         drop(log);

@@ -1,0 +1,190 @@
+//! Reads: a few connections of their own, each carrying many concurrent queries, with prepared
+//! statements; reconnected when found closed.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bytes::Bytes;
+use imece_log::{Direction, Error, EventId, RecordedEvent, Result, StreamFrom, StreamId};
+use tokio::sync::Mutex;
+use tokio_postgres::{Client, Row, Statement};
+
+use crate::{Setup, pg_error};
+
+/// The columns every event query selects, in the order [`decode`] reads them.
+pub(crate) const COLUMNS: &str = "position, stream, version, id, event_type, data, metadata, recorded_at_micros";
+
+/// The reading connections of one log.
+pub(crate) struct Readers {
+    setup: Arc<Setup>,
+    slots: Vec<Mutex<Option<Arc<ReaderConn>>>>,
+    next: AtomicUsize,
+}
+
+impl fmt::Debug for Readers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Readers").field("target", &self.setup.describe()).field("slots", &self.slots.len()).finish()
+    }
+}
+
+struct ReaderConn {
+    client: Client,
+    all: Statement,
+    forward: Statement,
+    backward: Statement,
+    version: Statement,
+}
+
+impl ReaderConn {
+    async fn open(setup: &Setup) -> Result<Self> {
+        let client = setup.session("reader").await?;
+        let s = &setup.quoted_schema;
+        let prepare = async |sql: String| {
+            client.prepare(&sql).await.map_err(|e| pg_error(&format!("preparing a read on {}", setup.describe()), &e))
+        };
+        let all = prepare(format!("SELECT {COLUMNS} FROM {s}.events WHERE position >= $1 ORDER BY position LIMIT $2"))
+            .await?;
+        let forward = prepare(format!(
+            "SELECT {COLUMNS} FROM {s}.events WHERE stream = $1 AND version >= $2 ORDER BY version LIMIT $3"
+        ))
+        .await?;
+        let backward = prepare(format!(
+            "SELECT {COLUMNS} FROM {s}.events WHERE stream = $1 AND version <= $2 ORDER BY version DESC LIMIT $3"
+        ))
+        .await?;
+        let version =
+            prepare(format!("SELECT version FROM {s}.events WHERE stream = $1 ORDER BY version DESC LIMIT 1")).await?;
+        Ok(ReaderConn { client, all, forward, backward, version })
+    }
+}
+
+impl Readers {
+    pub(crate) fn new(setup: Arc<Setup>) -> Self {
+        let slots = (0..setup.options.readers).map(|_| Mutex::new(None)).collect();
+        Readers { setup, slots, next: AtomicUsize::new(0) }
+    }
+
+    /// The next connection, round robin; (re)connected if it is not open.
+    async fn conn(&self) -> Result<Arc<ReaderConn>> {
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
+        let mut slot = self.slots[i].lock().await;
+        if let Some(conn) = slot.as_ref().filter(|c| !c.client.is_closed()) {
+            return Ok(conn.clone());
+        }
+        let conn = Arc::new(ReaderConn::open(&self.setup).await?);
+        *slot = Some(conn.clone());
+        Ok(conn)
+    }
+
+    fn fail(&self, what: &str, e: &tokio_postgres::Error) -> Error {
+        pg_error(&format!("{what} in {}", self.setup.describe()), e)
+    }
+
+    pub(crate) async fn read_all(&self, from: u64, limit: usize) -> Result<Vec<RecordedEvent>> {
+        if limit == 0 || from > i64::MAX as u64 {
+            return Ok(Vec::new());
+        }
+        let conn = self.conn().await?;
+        let rows = conn
+            .client
+            .query(&conn.all, &[&(from as i64), &bigint(limit as u64)])
+            .await
+            .map_err(|e| self.fail("reading the log", &e))?;
+        decode_rows(&rows)
+    }
+
+    pub(crate) async fn read_stream(
+        &self,
+        stream: &StreamId,
+        from: StreamFrom,
+        direction: Direction,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        // Forward from the end is the last event alone, as read backward from the end.
+        let (forward, version, limit) = match (direction, from) {
+            (Direction::Forward, StreamFrom::Start) => (true, 0, bigint(limit as u64)),
+            (Direction::Forward, StreamFrom::Version(v)) if v > i64::MAX as u64 => return Ok(Vec::new()),
+            (Direction::Forward, StreamFrom::Version(v)) => (true, v as i64, bigint(limit as u64)),
+            (Direction::Forward, StreamFrom::End) => (false, i64::MAX, 1),
+            (Direction::Backward, StreamFrom::Start) => (false, 0, bigint(limit as u64)),
+            (Direction::Backward, StreamFrom::Version(v)) => (false, bigint(v), bigint(limit as u64)),
+            (Direction::Backward, StreamFrom::End) => (false, i64::MAX, bigint(limit as u64)),
+        };
+        let conn = self.conn().await?;
+        let statement = if forward { &conn.forward } else { &conn.backward };
+        let rows = conn
+            .client
+            .query(statement, &[&stream.as_str(), &version, &limit])
+            .await
+            .map_err(|e| self.fail(&format!("reading stream {stream}"), &e))?;
+        decode_rows(&rows)
+    }
+
+    pub(crate) async fn stream_version(&self, stream: &StreamId) -> Result<Option<u64>> {
+        let conn = self.conn().await?;
+        let row = conn
+            .client
+            .query_opt(&conn.version, &[&stream.as_str()])
+            .await
+            .map_err(|e| self.fail(&format!("reading the version of stream {stream}"), &e))?;
+        row.map(|row| row.try_get::<_, i64>(0).map(|v| v as u64))
+            .transpose()
+            .map_err(|e| self.fail("decoding a stream version", &e))
+    }
+}
+
+/// `n` as a PostgreSQL bigint, saturating.
+fn bigint(n: u64) -> i64 {
+    n.min(i64::MAX as u64) as i64
+}
+
+fn decode_rows(rows: &[Row]) -> Result<Vec<RecordedEvent>> {
+    let mut names = StreamNames::default();
+    rows.iter().map(|row| decode(row, &mut names)).collect()
+}
+
+/// Stream ids already made for a page, so that its events share them.
+#[derive(Default)]
+pub(crate) struct StreamNames(HashMap<String, StreamId>);
+
+impl StreamNames {
+    fn get(&mut self, name: &str) -> Result<StreamId> {
+        if let Some(id) = self.0.get(name) {
+            return Ok(id.clone());
+        }
+        let id = StreamId::new(name).map_err(|e| Error::Backend {
+            backend: "postgres",
+            message: format!("a stored stream name is not a valid stream id: {e}"),
+        })?;
+        self.0.insert(name.to_owned(), id.clone());
+        Ok(id)
+    }
+}
+
+/// One row of [`COLUMNS`] as an event.
+pub(crate) fn decode(row: &Row, names: &mut StreamNames) -> Result<RecordedEvent> {
+    let fail = |e: tokio_postgres::Error| pg_error("decoding a stored event", &e);
+    let position: i64 = row.try_get(0).map_err(fail)?;
+    let stream = names.get(row.try_get::<_, &str>(1).map_err(fail)?)?;
+    let version: i64 = row.try_get(2).map_err(fail)?;
+    let id: uuid::Uuid = row.try_get(3).map_err(fail)?;
+    let event_type: String = row.try_get(4).map_err(fail)?;
+    let data: &[u8] = row.try_get(5).map_err(fail)?;
+    let metadata: &[u8] = row.try_get(6).map_err(fail)?;
+    let recorded_at_micros: i64 = row.try_get(7).map_err(fail)?;
+    Ok(RecordedEvent {
+        position: position as u64,
+        stream,
+        version: version as u64,
+        id: EventId::from(id),
+        event_type,
+        data: Bytes::copy_from_slice(data),
+        metadata: Bytes::copy_from_slice(metadata),
+        recorded_at_micros,
+    })
+}
