@@ -429,3 +429,57 @@ fn check_event(
     }
     Ok(size)
 }
+
+/// One event of an append whose id the log holds already, for [`judge_retry`].
+#[derive(Debug)]
+pub struct Found<'a> {
+    /// The stream the call appends it to.
+    pub stream: &'a StreamId,
+    /// The event as the call gives it.
+    pub event: &'a NewEvent,
+    /// What the log holds under its id.
+    pub stored: RecordedEvent,
+}
+
+/// Judges an append (`what` = "append") or an `append_many` (`what` = "call") some of whose event
+/// ids the log holds already: `part_sizes` are the call's parts' event counts, `found` the events
+/// found, in the call's order. An exact retry (every event stored as given, in its part's stream, one
+/// after another in the call's order) gets its original results, one per part; anything else is
+/// [`Error::DuplicateEventId`] with the reason. Backends judge every retry with it, so that the same
+/// reuse of an id is refused the same way everywhere.
+pub fn judge_retry(part_sizes: &[usize], found: &[Found<'_>], what: &str) -> Result<Vec<AppendResult>> {
+    let total: usize = part_sizes.iter().sum();
+    let Some(first) = found.first() else {
+        return Err(Error::invalid("events", "judge_retry needs at least one event found in the log"));
+    };
+    let mut id = first.event.id;
+    let reason = if found.len() != total {
+        format!("{} of the {total} events of this {what} are already in the log", found.len())
+    } else if let Some(f) = found.iter().find(|f| f.stored.stream != *f.stream || !f.event.same_content(&f.stored)) {
+        id = f.event.id;
+        if f.stored.stream != *f.stream {
+            format!("it is in stream {}", f.stored.stream)
+        } else {
+            "it was stored with another type, data or metadata".to_owned()
+        }
+    } else if found.iter().enumerate().any(|(i, f)| f.stored.position != first.stored.position + i as u64) {
+        format!("the {what}'s events are in the log, but not one after another in this order")
+    } else {
+        let mut at = 0;
+        let results = part_sizes
+            .iter()
+            .map(|&n| {
+                let (a, b) = (&found[at].stored, &found[at + n - 1].stored);
+                at += n;
+                AppendResult {
+                    first_position: a.position,
+                    last_position: b.position,
+                    first_version: a.version,
+                    last_version: b.version,
+                }
+            })
+            .collect();
+        return Ok(results);
+    };
+    Err(Error::DuplicateEventId { id, reason })
+}

@@ -399,39 +399,14 @@ impl Writer {
         expected: ExpectedVersion,
         events: &[NewEvent],
     ) -> Result<Option<AppendResult>> {
-        let mut known = Vec::new();
-        for (i, event) in events.iter().enumerate() {
-            if let Some(found) = self.find(event.id)? {
-                known.push((i, found));
+        let mut found = Vec::new();
+        for event in events {
+            if let Some(stored) = self.find(event.id)? {
+                found.push(imece_log::Found { stream, event, stored });
             }
         }
-        if let Some((i, first)) = known.first() {
-            let mut id = events[*i].id;
-            let reason = if known.len() != events.len() {
-                format!("{} of the {} events of this append are already in the log", known.len(), events.len())
-            } else if let Some((event, (_, recorded))) = events
-                .iter()
-                .zip(&known)
-                .find(|(event, (_, recorded))| recorded.stream != *stream || !event.same_content(recorded))
-            {
-                id = event.id;
-                if recorded.stream != *stream {
-                    format!("it is in stream {}", recorded.stream)
-                } else {
-                    "it was stored with another type, data or metadata".to_owned()
-                }
-            } else if known.windows(2).any(|w| w[1].1.position != w[0].1.position + 1) {
-                "the append's events are in the log, but not one after another in this order".to_owned()
-            } else {
-                let last = &known[known.len() - 1].1;
-                return Ok(Some(AppendResult {
-                    first_position: first.position,
-                    last_position: last.position,
-                    first_version: first.version,
-                    last_version: last.version,
-                }));
-            };
-            return Err(Error::DuplicateEventId { id, reason });
+        if !found.is_empty() {
+            return imece_log::judge_retry(&[events.len()], &found, "append").map(|results| Some(results[0]));
         }
         let actual = self.versions.get(stream).map(|next| next - 1);
         if !expected.admits(actual) {
@@ -445,53 +420,17 @@ impl Writer {
     /// `Ok(None)` to write it, once every part's expected version holds against its stream as the
     /// parts before it leave it.
     fn decide_many(&self, appends: &[StreamAppend]) -> Result<Option<Vec<AppendResult>>> {
-        let total: usize = appends.iter().map(|p| p.events.len()).sum();
-        let mut known: Vec<(&StreamAppend, &NewEvent, RecordedEvent)> = Vec::new();
+        let mut found = Vec::new();
         for part in appends {
             for event in &part.events {
-                if let Some(found) = self.find(event.id)? {
-                    known.push((part, event, found));
+                if let Some(stored) = self.find(event.id)? {
+                    found.push(imece_log::Found { stream: &part.stream, event, stored });
                 }
             }
         }
-        if let Some((_, first_event, first)) = known.first() {
-            let mut id = first_event.id;
-            let reason = if known.len() != total {
-                format!("{} of the {total} events of this call are already in the log", known.len())
-            } else if let Some((part, event, recorded)) = known
-                .iter()
-                .find(|(part, event, recorded)| recorded.stream != part.stream || !event.same_content(recorded))
-            {
-                id = event.id;
-                if recorded.stream != part.stream {
-                    format!("it is in stream {}", recorded.stream)
-                } else {
-                    "it was stored with another type, data or metadata".to_owned()
-                }
-            } else if known
-                .iter()
-                .enumerate()
-                .any(|(i, (_, _, recorded))| recorded.position != first.position + i as u64)
-            {
-                "the call's events are in the log, but not one after another in this order".to_owned()
-            } else {
-                let mut at = 0;
-                let results = appends
-                    .iter()
-                    .map(|part| {
-                        let (a, b) = (&known[at].2, &known[at + part.events.len() - 1].2);
-                        at += part.events.len();
-                        AppendResult {
-                            first_position: a.position,
-                            last_position: b.position,
-                            first_version: a.version,
-                            last_version: b.version,
-                        }
-                    })
-                    .collect();
-                return Ok(Some(results));
-            };
-            return Err(Error::DuplicateEventId { id, reason });
+        if !found.is_empty() {
+            let sizes: Vec<usize> = appends.iter().map(|p| p.events.len()).collect();
+            return imece_log::judge_retry(&sizes, &found, "call").map(Some);
         }
         // The next version of each stream as the parts decided so far leave it.
         let mut next: HashMap<&StreamId, u64> = HashMap::new();

@@ -692,42 +692,12 @@ impl Writer {
 /// The outcome of a call some of whose events are in the log already (or earlier in its group): its
 /// original results if it is an exact retry, [`Error::DuplicateEventId`] otherwise.
 fn judge_retry(call: &Call, hits: &[(&StreamAppend, &NewEvent, RecordedEvent)]) -> Result<Vec<AppendResult>> {
-    let total: usize = call.parts.iter().map(|p| p.events.len()).sum();
-    let noun = if call.single { "append" } else { "call" };
-    let (_, first_event, first) = &hits[0];
-    let mut id = first_event.id;
-    let reason = if hits.len() != total {
-        format!("{} of the {total} events of this {noun} are already in the log", hits.len())
-    } else if let Some((part, event, recorded)) =
-        hits.iter().find(|(part, event, recorded)| recorded.stream != part.stream || !event.same_content(recorded))
-    {
-        id = event.id;
-        if recorded.stream != part.stream {
-            format!("it is in stream {}", recorded.stream)
-        } else {
-            "it was stored with another type, data or metadata".to_owned()
-        }
-    } else if hits.iter().enumerate().any(|(i, (_, _, recorded))| recorded.position != first.position + i as u64) {
-        format!("the {noun}'s events are in the log, but not one after another in this order")
-    } else {
-        let mut at = 0;
-        let results = call
-            .parts
-            .iter()
-            .map(|part| {
-                let (a, b) = (&hits[at].2, &hits[at + part.events.len() - 1].2);
-                at += part.events.len();
-                AppendResult {
-                    first_position: a.position,
-                    last_position: b.position,
-                    first_version: a.version,
-                    last_version: b.version,
-                }
-            })
-            .collect();
-        return Ok(results);
-    };
-    Err(Error::DuplicateEventId { id, reason })
+    let sizes: Vec<usize> = call.parts.iter().map(|p| p.events.len()).collect();
+    let found: Vec<imece_log::Found<'_>> = hits
+        .iter()
+        .map(|(part, event, stored)| imece_log::Found { stream: &part.stream, event, stored: stored.clone() })
+        .collect();
+    imece_log::judge_retry(&sizes, &found, if call.single { "append" } else { "call" })
 }
 
 fn now_micros() -> i64 {
