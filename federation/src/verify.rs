@@ -197,6 +197,12 @@ impl Verifier {
     ///
     /// After a fault, every call returns that fault.
     pub fn verify(&mut self, record: &PublishedRecord) -> Result<(), Fault> {
+        self.verify_decoded(record).map(drop)
+    }
+
+    /// [`Verifier::verify`], giving back the record's metadata as the check decoded it, for a
+    /// receiver that stores the record (and would otherwise decode it again).
+    pub fn verify_decoded(&mut self, record: &PublishedRecord) -> Result<Metadata, Fault> {
         self.halted()?;
         let checked = self.check_record(record);
         self.remember(checked)
@@ -244,7 +250,7 @@ impl Verifier {
         self.recent.get(index).map(|h| h.hash)
     }
 
-    fn check_record(&mut self, record: &PublishedRecord) -> Result<(), Fault> {
+    fn check_record(&mut self, record: &PublishedRecord) -> Result<Metadata, Fault> {
         let seq = record.seq;
         if record.origin != self.partner {
             return Err(Fault::WrongOrigin { seq, expected: self.partner.clone(), found: record.origin.clone() });
@@ -277,7 +283,8 @@ impl Verifier {
             });
         }
         if metadata.origin.node != self.partner {
-            return Err(Fault::Republished { seq, partner: self.partner.clone(), written_by: metadata.origin.node });
+            let written_by = metadata.origin.node;
+            return Err(Fault::Republished { seq, partner: self.partner.clone(), written_by });
         }
         if let Some(head) = self.pending.remove(&seq) {
             if head.hash != record.hash {
@@ -291,7 +298,7 @@ impl Verifier {
             self.recent.pop_front();
         }
         self.recent.push_back(record.head());
-        Ok(())
+        Ok(metadata)
     }
 
     fn check_head(&mut self, head: &SignedHead) -> Result<HeadStatus, Fault> {

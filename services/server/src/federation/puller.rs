@@ -295,11 +295,11 @@ impl Session<'_> {
                 if let Err(end) = check_streams(log, &partner.node, &records, streams).await {
                     return end;
                 }
-                let appends = match replicated(&records) {
+                let last = records.last().expect("not empty").record.head();
+                let appends = match replicated(records) {
                     Ok(appends) => appends,
-                    Err(fault) => return Ended::Fault(fault),
+                    Err(e) => return Ended::Error(e),
                 };
-                let last = records.last().expect("not empty").head();
                 let confirmed = verifier.confirmed().map(|h| h.seq);
                 let verified = Verified { appends, last, confirmed, redelivered };
                 if to_append.send(verified).await.is_err() {
@@ -324,6 +324,12 @@ impl Session<'_> {
     }
 }
 
+/// A record that passed verification, with its metadata as the verifier decoded it.
+struct Checked {
+    record: PublishedRecord,
+    metadata: Metadata,
+}
+
 /// A batch verified and ready to append.
 struct Verified {
     appends: Vec<StreamAppend>,
@@ -336,7 +342,7 @@ struct Verified {
 /// Verifies a batch: every record in order and linked, and the signed head that must cover its
 /// last record. Records this node already verified (a redelivery) are skipped. Returns the new
 /// records, all of them confirmed by the head, and how many were skipped.
-fn verify(verifier: &mut Verifier, batch: pb::PullBatch) -> Result<(Vec<PublishedRecord>, u64), String> {
+fn verify(verifier: &mut Verifier, batch: pb::PullBatch) -> Result<(Vec<Checked>, u64), String> {
     let mut records = Vec::with_capacity(batch.records.len());
     let mut redelivered = 0;
     for record in batch.records {
@@ -345,10 +351,10 @@ fn verify(verifier: &mut Verifier, batch: pb::PullBatch) -> Result<(Vec<Publishe
             redelivered += 1;
             continue;
         }
-        verifier.verify(&record).map_err(|f| f.to_string())?;
-        records.push(record);
+        let metadata = verifier.verify_decoded(&record).map_err(|f| f.to_string())?;
+        records.push(Checked { record, metadata });
     }
-    let Some(last) = records.last() else { return Ok((records, redelivered)) };
+    let Some(Checked { record: last, .. }) = records.last() else { return Ok((records, redelivered)) };
     let head = batch.head.ok_or_else(|| format!("the batch ending at seq {} has no signed head", last.seq))?;
     let head = wire::head_from_proto(head)?;
     if head.seq != last.seq {
@@ -365,10 +371,10 @@ fn verify(verifier: &mut Verifier, batch: pb::PullBatch) -> Result<(Vec<Publishe
 async fn check_streams(
     log: &dyn EventLog,
     partner: &NodeId,
-    records: &[PublishedRecord],
+    records: &[Checked],
     known: &mut HashSet<StreamId>,
 ) -> Result<(), Ended> {
-    for record in records {
+    for Checked { record, .. } in records {
         if known.contains(&record.stream) {
             continue;
         }
@@ -393,30 +399,20 @@ async fn check_streams(
     Ok(())
 }
 
-/// The records as events of this log: same stream, id, type and data; the metadata keeps the
-/// origin's and adds the record's origin position, seq and hash, from which replication resumes.
-/// Consecutive records of one stream go in one part.
-fn replicated(records: &[PublishedRecord]) -> Result<Vec<StreamAppend>, String> {
+/// The records as events of this log: same stream, id, type and data; the metadata (as the verifier
+/// decoded it) keeps the origin's and adds the record's origin position, seq and hash, from which
+/// replication resumes. Consecutive records of one stream go in one part.
+fn replicated(records: Vec<Checked>) -> Result<Vec<StreamAppend>, String> {
     let mut appends: Vec<StreamAppend> = Vec::new();
-    for r in records {
-        let mut metadata = Metadata::decode(&r.metadata).map_err(|e| format!("record seq {}: {e}", r.seq))?;
+    for Checked { record: r, mut metadata } in records {
         metadata.origin.position = Some(r.origin_position);
         metadata.origin.seq = Some(r.seq);
         metadata.origin.hash = Some(hash_to_hex(&r.hash));
         let metadata = metadata.encode().map_err(|e| format!("record seq {}: {e}", r.seq))?;
-        let event = NewEvent {
-            id: r.event_id,
-            event_type: r.event_type.clone(),
-            data: r.data.clone(),
-            metadata: metadata.into(),
-        };
+        let event = NewEvent { id: r.event_id, event_type: r.event_type, data: r.data, metadata: metadata.into() };
         match appends.last_mut() {
             Some(last) if last.stream == r.stream => last.events.push(event),
-            _ => appends.push(StreamAppend {
-                stream: r.stream.clone(),
-                expected: ExpectedVersion::Any,
-                events: vec![event],
-            }),
+            _ => appends.push(StreamAppend { stream: r.stream, expected: ExpectedVersion::Any, events: vec![event] }),
         }
     }
     Ok(appends)
