@@ -621,7 +621,9 @@ impl Storage {
         }
         if self.poisoned.is_none() {
             // A clean close: the open segment's index file spares the next open a scan.
-            let index = self.sealed_index();
+            let offsets = self.active_offsets();
+            let index =
+                sealed_index(self.active.first_position, self.active.write_offset, &self.active.entries, &offsets);
             if let Err(e) = write_index(&self.dir, &index) {
                 tracing::warn!("{e}; the next open will scan {}", self.active.path.display());
             }
@@ -727,10 +729,16 @@ impl Storage {
         file.set_len(self.active.write_offset)
             .and_then(|()| file.sync_all())
             .map_err(|e| Error::io(format!("sealing {}", self.active.path.display()), e))?;
-        let sealed = self.sealed_index();
+        // The sealed segment's index file is built and written on a thread of its own: for a
+        // segment of hundreds of thousands of events that takes tens of milliseconds, during which
+        // appends to the next segment would otherwise wait.
+        let (first_position, data_end) = (self.active.first_position, self.active.write_offset);
+        let entries = std::mem::take(&mut self.active.entries);
+        let offsets = self.active_offsets();
         let dir = self.dir.clone();
         self.index_writers.retain(|t| !t.is_finished());
         self.index_writers.push(std::thread::spawn(move || {
+            let sealed = sealed_index(first_position, data_end, &entries, &offsets);
             if let Err(e) = write_index(&dir, &sealed) {
                 tracing::warn!("{e}; it will be rebuilt on the next open");
             }
@@ -770,32 +778,30 @@ impl Storage {
         Ok(())
     }
 
-    /// The index file of the active segment, from what this thread and the shared index know.
-    fn sealed_index(&self) -> SegmentIndex {
+    /// The offsets of the active segment's records, as the shared index knows them.
+    fn active_offsets(&self) -> Vec<u32> {
         let index = self.shared.index.read().unwrap_or_else(PoisonError::into_inner);
-        let segment = index.segments.last().expect("the active segment is indexed");
-        let mut numbers: HashMap<&StreamId, u32> = HashMap::new();
-        let mut streams = Vec::new();
-        let entries = self
-            .active
-            .entries
-            .iter()
-            .zip(&segment.offsets)
-            .map(|((stream, id), &offset)| {
-                let n = *numbers.entry(stream).or_insert_with(|| {
-                    streams.push(stream.as_str().to_owned());
-                    streams.len() as u32 - 1
-                });
-                IndexEntry { offset, stream: n, id: *id }
-            })
-            .collect();
-        SegmentIndex {
-            first_position: self.active.first_position,
-            data_end: self.active.write_offset,
-            streams,
-            entries,
-        }
+        index.segments.last().expect("the active segment is indexed").offsets.clone()
     }
+}
+
+/// The index file of a segment: its events' streams and ids (`entries`, in order) and their
+/// record offsets.
+fn sealed_index(first_position: u64, data_end: u64, entries: &[(StreamId, EventId)], offsets: &[u32]) -> SegmentIndex {
+    let mut numbers: HashMap<&StreamId, u32> = HashMap::new();
+    let mut streams = Vec::new();
+    let entries = entries
+        .iter()
+        .zip(offsets)
+        .map(|((stream, id), &offset)| {
+            let n = *numbers.entry(stream).or_insert_with(|| {
+                streams.push(stream.as_str().to_owned());
+                streams.len() as u32 - 1
+            });
+            IndexEntry { offset, stream: n, id: *id }
+        })
+        .collect();
+    SegmentIndex { first_position, data_end, streams, entries }
 }
 
 fn now_micros() -> i64 {
