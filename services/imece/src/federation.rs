@@ -15,6 +15,7 @@ use imece_proto::v1::replication_client::ReplicationClient;
 
 use crate::analysis::print_table;
 use crate::cli::{NodeArgs, channel, explain, with_token};
+use crate::migrate::hex;
 
 #[derive(Debug, Subcommand)]
 pub enum FederationCommand {
@@ -178,8 +179,4 @@ pub async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         bail!("{} problem(s) found", report.problems.len());
     }
     Ok(())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -400,7 +400,8 @@ fn summary(e: &RecordedEvent) -> String {
     )
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex, for hashes on the command line.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
