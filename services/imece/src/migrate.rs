@@ -23,13 +23,14 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::Args;
 use imece_log::{EventLog, MAX_BATCH_BYTES, MAX_BATCH_EVENTS, RecordedEvent, StreamId};
-use imece_server::backend::{LogLocation, NodeLog};
+use imece_server::backend::{DEFAULT_KURRENT_STREAM, LogLocation, NodeLog};
 
 /// `imece migrate`.
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
-    /// The log to copy: the directory of an embedded log (a node's `<data_dir>/log`) or a
-    /// `postgres://user@host:port/database` URL. The node must be stopped.
+    /// The log to copy: the directory of an embedded log (a node's `<data_dir>/log`), a
+    /// `postgres://user@host:port/database` URL, or a `kurrentdb://…` connection string (a build
+    /// with `--features kurrentdb`). The node must be stopped.
     #[arg(long)]
     from: String,
     /// Where to copy it, in the same forms. Created if missing; if it holds events already they
@@ -42,6 +43,12 @@ pub struct MigrateArgs {
     /// The PostgreSQL schema of the target.
     #[arg(long, default_value = "imece")]
     to_schema: String,
+    /// The KurrentDB stream of the source.
+    #[arg(long, default_value = DEFAULT_KURRENT_STREAM)]
+    from_stream: String,
+    /// The KurrentDB stream of the target.
+    #[arg(long, default_value = DEFAULT_KURRENT_STREAM)]
+    to_stream: String,
     /// Events per restore call: each is one atomic, durable write.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=MAX_BATCH_EVENTS as u64))]
     batch: u64,
@@ -58,8 +65,8 @@ pub struct MigrateArgs {
 
 /// Runs `imece migrate`.
 pub async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
-    let from = LogLocation::parse(&args.from, &args.from_schema);
-    let to = LogLocation::parse(&args.to, &args.to_schema);
+    let from = LogLocation::parse_with(&args.from, &args.from_schema, &args.from_stream);
+    let to = LogLocation::parse_with(&args.to, &args.to_schema, &args.to_stream);
     if same_location(&from, &to) {
         bail!("--from and --to name the same log ({from})");
     }
@@ -97,6 +104,7 @@ fn same_location(a: &LogLocation, b: &LogLocation) -> bool {
             x == y || matches!((x.canonicalize(), y.canonicalize()), (Ok(x), Ok(y)) if x == y)
         }
         (LogLocation::Postgres { url: u, schema: s }, LogLocation::Postgres { url: v, schema: t }) => u == v && s == t,
+        (LogLocation::Kurrent { url: u, stream: s }, LogLocation::Kurrent { url: v, stream: t }) => u == v && s == t,
         _ => false,
     }
 }

@@ -70,9 +70,9 @@ impl LogLocation {
             }
             #[cfg(not(feature = "kurrentdb"))]
             LogLocation::Kurrent { .. } => {
-                return Err(Error::Config(format!(
-                    "{self}: this build of imece has no KurrentDB backend; build it with `--features kurrentdb`"
-                )));
+                return Err(Error::Config(
+                    "this build of imece has no KurrentDB backend: build it with `--features kurrentdb`".into(),
+                ));
             }
         })
     }
