@@ -15,7 +15,7 @@ use tokio_postgres::{Client, NoTls, Statement};
 
 use crate::BoxError;
 use crate::report;
-use crate::workload::{Counts, FILL_WRITERS, FillPlan, Throughput, WritePlan, WriterStreams};
+use crate::workload::{self, Counts, FILL_WRITERS, FillPlan, Throughput, WritePlan, WriterStreams};
 
 const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
 
@@ -310,7 +310,7 @@ async fn run_all(args: &Args, schemas: &Schemas) -> Result<Results> {
                 outcome.fill = started.elapsed();
                 if read {
                     eprintln!("read: {}…", backend.name());
-                    outcome.read = Some(read_log(log.as_ref(), args.page, duration).await?);
+                    outcome.read = Some(workload::read_passes(log.as_ref(), args.page, duration).await?);
                 }
                 if subscribe {
                     eprintln!("subscribe: {}…", backend.name());
@@ -411,23 +411,6 @@ async fn fill_log(log: Arc<dyn EventLog>, plan: FillPlan) -> Result<()> {
         task.await.expect("a fill task panicked")?;
     }
     Ok(())
-}
-
-/// Reads the whole log forward with `read_all`, `page` events at a time, pass after pass until
-/// `duration` is over (at least one pass).
-async fn read_log(log: &dyn EventLog, page: usize, duration: Duration) -> Result<Throughput> {
-    let start = Instant::now();
-    let mut events = 0u64;
-    while events == 0 || start.elapsed() < duration {
-        let mut from = 0u64;
-        loop {
-            let read = log.read_all(from, page).await?;
-            let Some(last) = read.last() else { break };
-            from = last.position + 1;
-            events += read.len() as u64;
-        }
-    }
-    Ok(Throughput { events, elapsed: start.elapsed(), ..Throughput::default() })
 }
 
 /// Subscribes from 0 to a log of `filled` events, times the catch-up, then writes live for

@@ -83,20 +83,7 @@ pub fn fill(dir: &Path, options: &Options, plan: FillPlan) -> Result<()> {
 /// after pass until `duration` is over (at least one pass).
 pub fn read(dir: &Path, page: usize, duration: Duration) -> Result<Throughput> {
     let log = EmbeddedLog::open(dir)?;
-    runtime()?.block_on(async {
-        let start = Instant::now();
-        let mut events = 0u64;
-        while events == 0 || start.elapsed() < duration {
-            let mut from = 0u64;
-            loop {
-                let read = log.read_all(from, page).await?;
-                let Some(last) = read.last() else { break };
-                from = last.position + 1;
-                events += read.len() as u64;
-            }
-        }
-        Ok(Throughput { events, elapsed: start.elapsed(), ..Throughput::default() })
-    })
+    runtime()?.block_on(crate::workload::read_passes(&log, page, duration))
 }
 
 /// What opening a log in a fresh process found and cost.

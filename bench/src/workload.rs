@@ -164,3 +164,24 @@ impl FillPlan {
         })
     }
 }
+
+/// Reads the whole log forward with `read_all`, `page` events at a time, pass after pass until
+/// `duration` is over (at least one pass).
+pub async fn read_passes(
+    log: &dyn imece_log::EventLog,
+    page: usize,
+    duration: std::time::Duration,
+) -> imece_log::Result<Throughput> {
+    let start = std::time::Instant::now();
+    let mut events = 0u64;
+    while events == 0 || start.elapsed() < duration {
+        let mut from = 0u64;
+        loop {
+            let read = log.read_all(from, page).await?;
+            let Some(last) = read.last() else { break };
+            from = last.position + 1;
+            events += read.len() as u64;
+        }
+    }
+    Ok(Throughput { events, elapsed: start.elapsed(), ..Throughput::default() })
+}
