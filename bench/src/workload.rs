@@ -170,7 +170,7 @@ impl FillPlan {
 pub async fn read_passes(
     log: &dyn imece_log::EventLog,
     page: usize,
-    duration: std::time::Duration,
+    duration: Duration,
 ) -> imece_log::Result<Throughput> {
     let start = std::time::Instant::now();
     let mut events = 0u64;
