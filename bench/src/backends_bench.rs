@@ -272,7 +272,7 @@ async fn run_all(args: &Args, schemas: &Schemas) -> Result<Results> {
                 }
                 _ => {
                     let (log, cleanup) = open(args, backend, schemas).await?;
-                    let run = write_log(log, write.plan, duration).await?;
+                    let run = workload::write_for(log, write.plan, duration, events).await?;
                     cleanup.run(args, schemas).await?;
                     run
                 }
@@ -366,33 +366,6 @@ async fn open(args: &Args, backend: Backend, schemas: &Schemas) -> Result<(Arc<d
 
 // ---------------------------------------------------------------------------------------------
 // imece's logs, through the trait
-
-/// One task per writer, each appending to its own streams in turn with the exact expected version.
-async fn write_log(log: Arc<dyn EventLog>, plan: WritePlan, duration: Duration) -> Result<Throughput> {
-    let start = Instant::now();
-    let deadline = start + duration;
-    let tasks: Vec<_> = (0..plan.writers)
-        .map(|writer| {
-            let log = log.clone();
-            tokio::spawn(async move {
-                let mut streams = WriterStreams::new(writer, plan.streams_per_writer);
-                let mut counts = Counts::default();
-                while Instant::now() < deadline {
-                    let (stream, expected) = streams.next();
-                    let written = log.append(&stream, expected, events(plan.batch)).await?;
-                    streams.advanced(written.last_version);
-                    counts += Counts { events: plan.batch as u64, appends: 1 };
-                }
-                Ok::<_, Error>(counts)
-            })
-        })
-        .collect();
-    let mut total = Counts::default();
-    for task in tasks {
-        total += task.await.expect("a writer task panicked")?;
-    }
-    Ok(Throughput { events: total.events, appends: total.appends, elapsed: start.elapsed(), ..Throughput::default() })
-}
 
 /// Fills the log as `plan` says, with [`FILL_WRITERS`] tasks (not measured).
 async fn fill_log(log: Arc<dyn EventLog>, plan: FillPlan) -> Result<()> {

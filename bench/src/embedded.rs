@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use imece_log::{Error, EventLog, Result};
 use imece_log_embedded::{EmbeddedLog, Options};
 
-use crate::workload::{self, Counts, FILL_WRITERS, FillPlan, Throughput, WritePlan, WriterStreams};
+use crate::workload::{self, FILL_WRITERS, FillPlan, Throughput, WritePlan};
 
 /// The hidden subcommand under which the benchmark re-invokes itself to reopen a log.
 pub const REOPEN_SUBCOMMAND: &str = "reopen-child";
@@ -23,36 +23,12 @@ pub fn write(dir: &Path, options: &Options, plan: WritePlan, duration: Duration)
     let log = EmbeddedLog::open_with(dir, options.clone())?;
     runtime()?.block_on(async {
         let before = log.stats();
-        let start = Instant::now();
-        let deadline = start + duration;
-        let tasks: Vec<_> = (0..plan.writers)
-            .map(|writer| {
-                let log = log.clone();
-                tokio::spawn(async move {
-                    let mut streams = WriterStreams::new(writer, plan.streams_per_writer);
-                    let mut counts = Counts::default();
-                    while Instant::now() < deadline {
-                        let (stream, expected) = streams.next();
-                        let written = log.append(&stream, expected, workload::events(plan.batch)).await?;
-                        streams.advanced(written.last_version);
-                        counts += Counts { events: plan.batch as u64, appends: 1 };
-                    }
-                    Ok::<_, Error>(counts)
-                })
-            })
-            .collect();
-        let mut total = Counts::default();
-        for task in tasks {
-            total += task.await.expect("a writer task panicked")?;
-        }
-        let elapsed = start.elapsed();
+        let measured = workload::write_for(std::sync::Arc::new(log.clone()), plan, duration, workload::events).await?;
         let after = log.stats();
         Ok(Throughput {
-            events: total.events,
-            appends: total.appends,
-            elapsed,
             syncs: Some(after.syncs - before.syncs),
             bytes_written: Some(after.bytes_written - before.bytes_written),
+            ..measured
         })
     })
 }

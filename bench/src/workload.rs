@@ -185,3 +185,36 @@ pub async fn read_passes(
     }
     Ok(Throughput { events, elapsed: start.elapsed(), ..Throughput::default() })
 }
+
+/// Runs the write scenario `plan` on `log` for `duration`: one tokio task per writer, each appending
+/// `events(plan.batch)` to its own streams in turn with the exact expected version.
+pub async fn write_for(
+    log: std::sync::Arc<dyn imece_log::EventLog>,
+    plan: WritePlan,
+    duration: Duration,
+    events: fn(usize) -> Vec<NewEvent>,
+) -> imece_log::Result<Throughput> {
+    let start = std::time::Instant::now();
+    let deadline = start + duration;
+    let tasks: Vec<_> = (0..plan.writers)
+        .map(|writer| {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut streams = WriterStreams::new(writer, plan.streams_per_writer);
+                let mut counts = Counts::default();
+                while std::time::Instant::now() < deadline {
+                    let (stream, expected) = streams.next();
+                    let written = log.append(&stream, expected, events(plan.batch)).await?;
+                    streams.advanced(written.last_version);
+                    counts += Counts { events: plan.batch as u64, appends: 1 };
+                }
+                Ok::<_, imece_log::Error>(counts)
+            })
+        })
+        .collect();
+    let mut total = Counts::default();
+    for task in tasks {
+        total += task.await.expect("a writer task panicked")?;
+    }
+    Ok(Throughput { events: total.events, appends: total.appends, elapsed: start.elapsed(), ..Throughput::default() })
+}
