@@ -35,11 +35,16 @@ pub struct Options {
     pub preallocate: bool,
     /// The most bytes one group commit writes before it syncs. Default 8 MiB.
     pub max_group_bytes: usize,
+    /// Whether opening creates the directory and an empty log in it when there is none. With
+    /// false, opening refuses a missing directory, or one that holds no log (no segment file),
+    /// with [`Error::InvalidInput`] naming the path, and creates nothing: for opening a log that
+    /// must be there already (the source of `imece migrate`). Default true.
+    pub create: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { segment_size: 256 * 1024 * 1024, preallocate: true, max_group_bytes: 8 * 1024 * 1024 }
+        Options { segment_size: 256 * 1024 * 1024, preallocate: true, max_group_bytes: 8 * 1024 * 1024, create: true }
     }
 }
 
@@ -156,7 +161,13 @@ impl EmbeddedLog {
         Self::open_with(dir, Options::default())
     }
 
-    /// Opens (or creates) the log in `dir`, recovering from a crash if need be.
+    /// Opens the log in `dir` with default [`Options`] but `create` off: a missing directory, or
+    /// one that holds no log, is refused with [`Error::InvalidInput`] and nothing is created.
+    pub fn open_existing(dir: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(dir, Options { create: false, ..Options::default() })
+    }
+
+    /// Opens (or creates, if `options.create`) the log in `dir`, recovering from a crash if need be.
     pub fn open_with(dir: impl AsRef<Path>, options: Options) -> Result<Self> {
         const MAX_SEGMENT: u64 = 3 * 1024 * 1024 * 1024;
         if options.segment_size > MAX_SEGMENT || options.segment_size < 4096 {

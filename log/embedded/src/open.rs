@@ -43,7 +43,11 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
 
 pub(crate) fn open(dir: &Path, options: &Options) -> Result<Opened> {
     let started = Instant::now();
-    fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating log directory {}", dir.display()), e))?;
+    if options.create {
+        fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating log directory {}", dir.display()), e))?;
+    } else {
+        check_existing(dir)?;
+    }
     let lock = lock_dir(dir)?;
     remove_temporary_files(dir)?;
 
@@ -164,6 +168,27 @@ pub(crate) fn open(dir: &Path, options: &Options) -> Result<Opened> {
     recovery.streams = index.streams.len();
     recovery.duration = started.elapsed();
     Ok(Opened { lock, index, active, versions, ids, recovery })
+}
+
+/// Refuses, before anything is created in it (not even `LOCK`), a `dir` that is not the directory
+/// of a log: missing, not a directory, or without a segment file.
+fn check_existing(dir: &Path) -> Result<()> {
+    let missing = |why: &str| {
+        Error::invalid(
+            "dir",
+            format!("there is no log in {}: {why} (opening an existing log only: nothing was created)", dir.display()),
+        )
+    };
+    match fs::metadata(dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return Err(missing("not a directory")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(missing("no such directory")),
+        Err(e) => return Err(Error::io(format!("opening log directory {}", dir.display()), e)),
+    }
+    if list_segments(dir)?.is_empty() {
+        return Err(missing("the directory holds no segment file (*.seg)"));
+    }
+    Ok(())
 }
 
 fn lock_dir(dir: &Path) -> Result<File> {

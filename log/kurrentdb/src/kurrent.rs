@@ -35,6 +35,11 @@ pub struct Options {
     /// Reads a `read_stream` runs at once: a stream's events are runs of revisions of the log
     /// stream, read one run per request. Default 16.
     pub read_concurrency: usize,
+    /// Whether a log stream with no events (one that does not exist yet) may be opened, as an
+    /// empty log that the first append creates; connecting itself never writes. With false,
+    /// connecting refuses it with [`Error::InvalidInput`] naming the stream: for opening a log
+    /// that must be there already (the source of `imece migrate`). Default true.
+    pub create: bool,
 }
 
 impl Default for Options {
@@ -44,6 +49,7 @@ impl Default for Options {
             max_group_events: imece_log::MAX_BATCH_EVENTS,
             max_group_bytes: 4 * 1024 * 1024,
             read_concurrency: 16,
+            create: true,
         }
     }
 }
@@ -91,7 +97,8 @@ impl KurrentLog {
     /// insecure server, `tlsCAFile=…` for a private CA, `nodePreference=leader` (the default for
     /// writes anyway).
     ///
-    /// Errors: [`Error::InvalidInput`] for a bad connection string or options; [`Error::Backend`]
+    /// Errors: [`Error::InvalidInput`] for a bad connection string or options, and with
+    /// `options.create` false for a log stream without events; [`Error::Backend`]
     /// when the cluster cannot be reached or refuses; [`Error::Corruption`] when the log stream
     /// holds an event imece did not write, [`Error::UnsupportedFormat`] one a newer imece wrote.
     pub async fn connect(connection_string: &str, options: Options) -> Result<Self> {
@@ -113,6 +120,15 @@ impl KurrentLog {
             index: RwLock::new(Index::default()),
         });
         shared.catch_up().await?;
+        if !shared.options.create && shared.index().head() == 0 {
+            return Err(Error::invalid(
+                "stream",
+                format!(
+                    "there is no log in {}: the stream does not exist or holds no event (opening an existing log only)",
+                    shared.describe()
+                ),
+            ));
+        }
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(Writer::new(shared.clone()).run(rx));
         tracing::info!("opened the kurrentdb log {} at head {}", shared.describe(), shared.index().head());

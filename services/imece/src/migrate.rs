@@ -12,6 +12,9 @@
 //! - **Verify.** Both logs are read back in full and compared: heads, every position present, every
 //!   event equal in every field, every stream's version, and a BLAKE3 hash chain computed over each
 //!   side's events ([`Chain`]) equal. `--verify-only` re-checks two logs without copying.
+//! - **No empty source.** The source, and the target of `--verify-only`, are opened only if they
+//!   hold a log ([`LogLocation::open_existing`]): a mistyped directory, schema or stream is refused
+//!   rather than created and "copied" as an empty log.
 
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
@@ -30,7 +33,8 @@ use imece_server::backend::{DEFAULT_KURRENT_STREAM, LogLocation, NodeLog};
 pub struct MigrateArgs {
     /// The log to copy: the directory of an embedded log (a node's `<data_dir>/log`), a
     /// `postgres://user@host:port/database` URL, or a `kurrentdb://…` connection string (a build
-    /// with `--features kurrentdb`). The node must be stopped.
+    /// with `--features kurrentdb`). The node must be stopped. It must exist: a directory, schema
+    /// or stream that holds no log is refused, and nothing is created.
     #[arg(long)]
     from: String,
     /// Where to copy it, in the same forms. Created if missing; if it holds events already they
@@ -52,7 +56,8 @@ pub struct MigrateArgs {
     /// Events per restore call: each is one atomic, durable write.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=MAX_BATCH_EVENTS as u64))]
     batch: u64,
-    /// Copy nothing: only compare the two logs (counts, heads, every event, the hash chain).
+    /// Copy nothing: only compare the two logs (counts, heads, every event, the hash chain). Both
+    /// must exist.
     #[arg(long)]
     verify_only: bool,
     /// Stop once at least this many events are copied in this run, as if interrupted (for tests).
@@ -110,20 +115,22 @@ fn same_location(a: &LogLocation, b: &LogLocation) -> bool {
 }
 
 /// Opens a log for the migration, which needs it to itself: a running node holds it (the embedded
-/// log's directory lock, PostgreSQL's writer lock), and then it must be stopped first.
+/// log's directory lock, PostgreSQL's writer lock), and then it must be stopped first. A log that
+/// `must_exist` (the source; the target of `--verify-only`) is opened only if it is there: a
+/// mistyped directory, schema or stream is refused and nothing is created.
 async fn open(location: &LogLocation, role: &str, must_exist: bool) -> anyhow::Result<NodeLog> {
-    if let LogLocation::Embedded(dir) = location {
-        if must_exist && !dir.is_dir() {
-            bail!("the {role}, {location}: there is no such directory");
-        }
-        if must_exist && !holds_segments(dir) && dir.join("log").is_dir() {
-            bail!(
-                "the {role}, {location}, holds no log but has a log/ folder: is it a node's data directory? give {}",
-                dir.join("log").display()
-            );
-        }
+    if let LogLocation::Embedded(dir) = location
+        && must_exist
+        && !holds_segments(dir)
+        && dir.join("log").is_dir()
+    {
+        bail!(
+            "the {role}, {location}, holds no log but has a log/ folder: is it a node's data directory? give {}",
+            dir.join("log").display()
+        );
     }
-    match location.open().await {
+    let opened = if must_exist { location.open_existing().await } else { location.open().await };
+    match opened {
         Ok(log) => Ok(log),
         Err(imece_server::Error::Log(imece_log::Error::Locked { .. })) => bail!(
             "the {role}, {location}, is in use: stop the node that runs on it first (imece migrate needs both logs \

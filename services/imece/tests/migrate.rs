@@ -1,10 +1,11 @@
 //! `imece migrate` end to end, through the real binary: embedded → PostgreSQL → embedded exactly,
 //! copies interrupted (by `--stop-after` and by a real kill) and resumed, targets that are not a
-//! beginning of the source refused, and embedded → embedded without PostgreSQL.
+//! beginning of the source refused, embedded → embedded without PostgreSQL, and sources that are
+//! not there refused without being created.
 //!
-//! The PostgreSQL test uses the test server (`IMECE_TEST_POSTGRES`, default
-//! `postgres://postgres@127.0.0.1:5432/test`) in a schema of its own, dropped afterwards; without a
-//! server it is skipped, unless `IMECE_REQUIRE_POSTGRES=1`.
+//! The PostgreSQL tests use the test server (`IMECE_TEST_POSTGRES`, default
+//! `postgres://postgres@127.0.0.1:5432/test`) in schemas of their own, dropped afterwards; without a
+//! server they are skipped, unless `IMECE_REQUIRE_POSTGRES=1`.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -368,4 +369,64 @@ async fn embedded_to_embedded_without_postgres() {
     assert!(err.contains("node's data directory"), "{err}");
     let err = migrate_fails(&["--from", path(&dir.path().join("missing")), "--to", path(&dir.path().join("y"))]);
     assert!(err.contains("no such directory"), "{err}");
+}
+
+/// Whether the test server has a schema of this name.
+async fn pg_schema_exists(url: &str, name: &str) -> bool {
+    let client = pg_client(url).await.expect("a plain client");
+    client
+        .query_one("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", &[&name])
+        .await
+        .expect("look for the schema")
+        .get(0)
+}
+
+/// Guards (e): a source that is not there (a mistyped `--from`, or a directory that holds no log)
+/// is refused, naming it, and nothing is created: neither the source nor the target; nor is a
+/// missing target of `--verify-only`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_embedded_source_is_refused_and_not_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("typo");
+    let target = dir.path().join("target");
+    let err = migrate_fails(&["--from", path(&missing), "--to", path(&target)]);
+    assert!(err.contains(path(&missing)) && err.contains("no such directory"), "the error names the source:\n{err}");
+    assert!(!missing.exists(), "a missing source must not be created");
+    assert!(!target.exists(), "nothing is copied, so no target is created");
+
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let err = migrate_fails(&["--from", path(&empty), "--to", path(&target)]);
+    assert!(err.contains(path(&empty)) && err.contains("no segment file"), "the error names the source:\n{err}");
+    assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0, "a directory without a log is left empty");
+    assert!(!target.exists(), "nothing is copied, so no target is created");
+
+    let source = dir.path().join("source");
+    fill(&source, 10).await;
+    let err = migrate_fails(&["--verify-only", "--from", path(&source), "--to", path(&missing)]);
+    assert!(err.contains(path(&missing)) && err.contains("no such directory"), "the error names the target:\n{err}");
+    assert!(!missing.exists(), "--verify-only must not create its target");
+}
+
+/// Guards (f): a PostgreSQL source schema that does not exist (a mistyped `--from-schema`) is
+/// refused, naming it, and not created; nor is a missing target schema of `--verify-only`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_postgres_source_schema_is_refused_and_not_created() {
+    let Some(url) = pg_server("a_missing_postgres_source_schema_is_refused_and_not_created").await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let missing = Schema::new(&url);
+    let target = dir.path().join("target");
+    let err = migrate_fails(&["--from", &url, "--from-schema", &missing.name, "--to", path(&target)]);
+    assert!(
+        err.contains(&format!("schema \"{}\"", missing.name)) && err.contains("no such schema"),
+        "the error names the source schema:\n{err}"
+    );
+    assert!(!pg_schema_exists(&url, &missing.name).await, "a missing source schema must not be created");
+    assert!(!target.exists(), "nothing is copied, so no target is created");
+
+    let source = dir.path().join("source");
+    fill(&source, 10).await;
+    let err = migrate_fails(&["--verify-only", "--from", path(&source), "--to", &url, "--to-schema", &missing.name]);
+    assert!(err.contains(&missing.name) && err.contains("no such schema"), "the error names the target:\n{err}");
+    assert!(!pg_schema_exists(&url, &missing.name).await, "--verify-only must not create its target schema");
 }

@@ -57,15 +57,31 @@ impl LogLocation {
 
     /// Opens the log (creating it if there is none yet).
     pub async fn open(&self) -> Result<NodeLog, Error> {
+        self.open_with(true).await
+    }
+
+    /// Opens the log only if it is there already: a directory that holds no embedded log, a
+    /// PostgreSQL schema that does not exist or holds no log, a KurrentDB stream without events
+    /// are refused with [`imece_log::Error::InvalidInput`] naming where, and nothing is created.
+    /// An existing PostgreSQL schema of an older version is migrated, as [`LogLocation::open`]
+    /// would.
+    pub async fn open_existing(&self) -> Result<NodeLog, Error> {
+        self.open_with(false).await
+    }
+
+    async fn open_with(&self, create: bool) -> Result<NodeLog, Error> {
         Ok(match self {
-            LogLocation::Embedded(dir) => NodeLog::Embedded(EmbeddedLog::open(dir)?),
+            LogLocation::Embedded(dir) => {
+                let options = imece_log_embedded::Options { create, ..Default::default() };
+                NodeLog::Embedded(EmbeddedLog::open_with(dir, options)?)
+            }
             LogLocation::Postgres { url, schema } => {
-                let options = imece_log_postgres::Options { schema: schema.clone(), ..Default::default() };
+                let options = imece_log_postgres::Options { schema: schema.clone(), create, ..Default::default() };
                 NodeLog::Postgres(PostgresLog::connect(url, options).await?)
             }
             #[cfg(feature = "kurrentdb")]
             LogLocation::Kurrent { url, stream } => {
-                let options = imece_log_kurrentdb::Options { stream: stream.clone(), ..Default::default() };
+                let options = imece_log_kurrentdb::Options { stream: stream.clone(), create, ..Default::default() };
                 NodeLog::Kurrent(imece_log_kurrentdb::KurrentLog::connect(url, options).await?)
             }
             #[cfg(not(feature = "kurrentdb"))]
