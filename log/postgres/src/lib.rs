@@ -2,11 +2,13 @@
 //!
 //! One writer task per log holds a session-level advisory lock on its own connection, takes
 //! concurrent appends from a channel, decides them (expected versions, idempotency by event id),
-//! assigns their positions itself and commits each group of them with one multi-row `INSERT`: one
-//! transaction, one WAL flush. It starts a group only once the last one committed, so commits happen
-//! strictly in position order and every reader sees a gapless prefix of the log. Reads go through
-//! their own connections; subscriptions catch up by pages, then wait on the writer's committed head.
-//! The tables live in a schema of their own, created and migrated by imece (see [`SCHEMA_VERSION`]).
+//! assigns their positions itself and writes each group of them with one binary `COPY`: one
+//! transaction, one WAL flush. Up to [`Options::writers`] groups are written at once, on
+//! connections of their own, and commit in parallel; an append is answered, and the head readers
+//! see moves past it, only once every group before it committed, and every read stops at the head,
+//! so no reader ever sees a gap. Subscriptions catch up by pages, then wait on that head. The
+//! tables live in a schema of their own, created and migrated by imece (see [`SCHEMA_VERSION`]);
+//! opening the log deletes whatever committed after a gap (never answered, never shown).
 //!
 //! One imece process writes to a schema at a time: a second one is refused with
 //! [`Error::Locked`](imece_log::Error::Locked).
@@ -25,6 +27,7 @@
 
 mod read;
 mod schema;
+mod tls;
 mod writer;
 
 use std::collections::VecDeque;
@@ -39,7 +42,7 @@ use imece_log::{
 };
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_postgres::config::Host;
-use tokio_postgres::{Client, Config, NoTls};
+use tokio_postgres::{Client, Config};
 
 pub use schema::SCHEMA_VERSION;
 
@@ -49,9 +52,17 @@ use crate::writer::{Request, Writer};
 /// How a [`PostgresLog`] is laid out and writes.
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// The PostgreSQL schema holding the log's tables, created if missing: lower-case ASCII letters,
-    /// digits and `_`, not starting with a digit or `pg_`, at most 63 bytes. Default `imece`.
+    /// The PostgreSQL schema holding the log's tables, created if missing (unless `create` is
+    /// false): lower-case ASCII letters, digits and `_`, not starting with a digit or `pg_`, at
+    /// most 63 bytes. Default `imece`.
     pub schema: String,
+    /// Whether opening creates the schema and its tables when there are none. With false, opening
+    /// refuses a schema that does not exist, or holds no imece log (no `schema_version` table),
+    /// with [`Error::InvalidInput`] naming the target and the schema, and creates nothing: for
+    /// opening a log that must be there already (the source of `imece migrate`). An existing
+    /// schema of an older version is still migrated to [`SCHEMA_VERSION`], as a node opening it
+    /// would. Default true.
+    pub create: bool,
     /// Connections for reads and subscriptions, opened when first needed; each carries many
     /// concurrent queries (pipelined). Default 4.
     pub readers: usize,
@@ -60,6 +71,10 @@ pub struct Options {
     pub lock_wait: Duration,
     /// The connect timeout when the connection string sets none. Default 10 s.
     pub connect_timeout: Duration,
+    /// Connections that write, each with one group of appends in flight: the groups insert in
+    /// parallel and commit one after another in position order. 1 commits one group at a time.
+    /// Default 4.
+    pub writers: usize,
     /// The most events one group commit writes (an append is never split). Default 10,000.
     pub max_group_events: usize,
     /// The most bytes of data and metadata one group commit writes. Default 16 MiB.
@@ -73,7 +88,9 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             schema: "imece".to_owned(),
+            create: true,
             readers: 4,
+            writers: 4,
             lock_wait: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(10),
             max_group_events: 10_000,
@@ -113,6 +130,8 @@ struct Shared {
 #[derive(Debug)]
 pub(crate) struct Setup {
     config: Config,
+    /// TLS as the connection string's `sslmode` and `sslrootcert` ask.
+    tls: tls::MakeRustls,
     /// The connection string's target without password, for messages.
     target: String,
     schema: String,
@@ -133,7 +152,7 @@ impl Setup {
     pub(crate) async fn session(&self, role: &str) -> Result<Client> {
         let (client, connection) = self
             .config
-            .connect(NoTls)
+            .connect(self.tls.clone())
             .await
             .map_err(|e| pg_error(&format!("cannot connect to {} ({role} connection)", self.target), &e))?;
         let target = self.target.clone();
@@ -170,11 +189,15 @@ impl Setup {
 
 impl PostgresLog {
     /// Connects to the database at `url` (`postgres://user[:password]@host[:port]/database`, or a
-    /// `key=value` connection string), takes the writer lock of `options.schema`, creates or
-    /// migrates the schema, and starts the writer task on the current tokio runtime.
+    /// `key=value` connection string), takes the writer lock of `options.schema`, creates (unless
+    /// `options.create` is false) or migrates the schema, and starts the writer task on the current
+    /// tokio runtime. TLS follows libpq's `sslmode` (`disable`, `prefer` by default, `require`,
+    /// `verify-ca`, `verify-full`) and `sslrootcert` (a PEM file of CA certificates) parameters.
     ///
-    /// Errors: [`Error::InvalidInput`] for a bad URL or schema name; [`Error::Backend`] naming host
-    /// and port (never the password) when the server cannot be reached or fails;
+    /// Errors: [`Error::InvalidInput`] for a bad URL, TLS parameter, unreadable `sslrootcert` or
+    /// schema name, and with `options.create` false for a schema that holds no log (field
+    /// `schema`); [`Error::Backend`] naming host and port (never the password) when the server
+    /// cannot be reached, fails, or its TLS handshake does;
     /// [`Error::Locked`] when another session holds the schema's writer lock for longer than
     /// `options.lock_wait`; [`Error::UnsupportedFormat`] when the schema is newer than this build.
     pub async fn connect(url: &str, options: Options) -> Result<Self> {
@@ -201,7 +224,7 @@ impl PostgresLog {
         &self.handle.shared.setup.schema
     }
 
-    /// Where the log is, as `postgres://user@host:port/database`: never the password.
+    /// Where the log is, as `postgres://user@host:port/database?sslmode=…`: never the password.
     pub fn target(&self) -> &str {
         &self.handle.shared.setup.target
     }
@@ -222,19 +245,25 @@ impl Setup {
         if options.readers == 0 {
             return Err(Error::invalid("readers", "must be at least 1"));
         }
+        if options.writers == 0 {
+            return Err(Error::invalid("writers", "must be at least 1"));
+        }
+        let (url, tls) = tls::take_tls_params(url)?;
         let mut config: Config = url.parse().map_err(|e: tokio_postgres::Error| {
             Error::invalid("url", format!("is not a PostgreSQL connection string: {}", error_chain(&e)))
         })?;
+        let tls = tls::MakeRustls::new(&tls, &mut config)?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(options.connect_timeout);
         }
         if config.get_application_name().is_none() {
             config.application_name("imece-log");
         }
-        let target = target(&config);
+        let target = format!("{}?sslmode={}", target(&config), tls.mode().as_str());
         let schema = options.schema.clone();
         Ok(Setup {
             config,
+            tls,
             target,
             quoted_schema: format!("\"{schema}\""),
             writer_key: lock_key("writer", &schema),
@@ -341,15 +370,21 @@ impl EventLog for PostgresLog {
         direction: Direction,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>> {
-        self.handle.shared.readers.read_stream(stream, from, direction, limit).await
+        let shared = &self.handle.shared;
+        let head = *shared.head.borrow();
+        shared.readers.read_stream(stream, from, direction, limit, head).await
     }
 
     async fn read_all(&self, from: u64, limit: usize) -> Result<Vec<RecordedEvent>> {
-        self.handle.shared.readers.read_all(from, limit).await
+        let shared = &self.handle.shared;
+        let head = *shared.head.borrow();
+        shared.readers.read_all(from, limit, head).await
     }
 
     async fn stream_version(&self, stream: &StreamId) -> Result<Option<u64>> {
-        self.handle.shared.readers.stream_version(stream).await
+        let shared = &self.handle.shared;
+        let head = *shared.head.borrow();
+        shared.readers.stream_version(stream, head).await
     }
 
     async fn head(&self) -> Result<u64> {
@@ -372,7 +407,7 @@ impl EventLog for PostgresLog {
                 let committed = *head.borrow_and_update();
                 if next < committed {
                     let page = SUBSCRIPTION_PAGE.min((committed - next) as usize);
-                    match shared.readers.read_all(next, page).await {
+                    match shared.readers.read_all(next, page, committed).await {
                         Ok(events) if events.is_empty() => {
                             let error = Error::Backend {
                                 backend: "postgres",

@@ -44,18 +44,26 @@ impl ReaderConn {
         let prepare = async |sql: String| {
             client.prepare(&sql).await.map_err(|e| pg_error(&format!("preparing a read on {}", setup.describe()), &e))
         };
-        let all = prepare(format!("SELECT {COLUMNS} FROM {s}.events WHERE position >= $1 ORDER BY position LIMIT $2"))
-            .await?;
+        // Every read stops at the head ($2 or $4): above it are groups that committed before a group
+        // in front of them did, not yet part of the log (ADR 0012).
+        let all = prepare(format!(
+            "SELECT {COLUMNS} FROM {s}.events WHERE position >= $1 AND position < $2 ORDER BY position LIMIT $3"
+        ))
+        .await?;
         let forward = prepare(format!(
-            "SELECT {COLUMNS} FROM {s}.events WHERE stream = $1 AND version >= $2 ORDER BY version LIMIT $3"
+            "SELECT {COLUMNS} FROM {s}.events WHERE stream = $1 AND version >= $2 AND position < $4 \
+             ORDER BY version LIMIT $3"
         ))
         .await?;
         let backward = prepare(format!(
-            "SELECT {COLUMNS} FROM {s}.events WHERE stream = $1 AND version <= $2 ORDER BY version DESC LIMIT $3"
+            "SELECT {COLUMNS} FROM {s}.events WHERE stream = $1 AND version <= $2 AND position < $4 \
+             ORDER BY version DESC LIMIT $3"
         ))
         .await?;
-        let version =
-            prepare(format!("SELECT version FROM {s}.events WHERE stream = $1 ORDER BY version DESC LIMIT 1")).await?;
+        let version = prepare(format!(
+            "SELECT version FROM {s}.events WHERE stream = $1 AND position < $2 ORDER BY version DESC LIMIT 1"
+        ))
+        .await?;
         Ok(ReaderConn { client, all, forward, backward, version })
     }
 }
@@ -82,14 +90,15 @@ impl Readers {
         pg_error(&format!("{what} in {}", self.setup.describe()), e)
     }
 
-    pub(crate) async fn read_all(&self, from: u64, limit: usize) -> Result<Vec<RecordedEvent>> {
-        if limit == 0 || from > i64::MAX as u64 {
+    /// Up to `limit` events from position `from` on, below `head`.
+    pub(crate) async fn read_all(&self, from: u64, limit: usize, head: u64) -> Result<Vec<RecordedEvent>> {
+        if limit == 0 || from >= head {
             return Ok(Vec::new());
         }
         let conn = self.conn().await?;
         let rows = conn
             .client
-            .query(&conn.all, &[&(from as i64), &bigint(limit as u64)])
+            .query(&conn.all, &[&(from as i64), &bigint(head), &bigint(limit as u64)])
             .await
             .map_err(|e| self.fail("reading the log", &e))?;
         decode_rows(&rows)
@@ -101,6 +110,7 @@ impl Readers {
         from: StreamFrom,
         direction: Direction,
         limit: usize,
+        head: u64,
     ) -> Result<Vec<RecordedEvent>> {
         if limit == 0 {
             return Ok(Vec::new());
@@ -119,17 +129,17 @@ impl Readers {
         let statement = if forward { &conn.forward } else { &conn.backward };
         let rows = conn
             .client
-            .query(statement, &[&stream.as_str(), &version, &limit])
+            .query(statement, &[&stream.as_str(), &version, &limit, &bigint(head)])
             .await
             .map_err(|e| self.fail(&format!("reading stream {stream}"), &e))?;
         decode_rows(&rows)
     }
 
-    pub(crate) async fn stream_version(&self, stream: &StreamId) -> Result<Option<u64>> {
+    pub(crate) async fn stream_version(&self, stream: &StreamId, head: u64) -> Result<Option<u64>> {
         let conn = self.conn().await?;
         let row = conn
             .client
-            .query_opt(&conn.version, &[&stream.as_str()])
+            .query_opt(&conn.version, &[&stream.as_str(), &bigint(head)])
             .await
             .map_err(|e| self.fail(&format!("reading the version of stream {stream}"), &e))?;
         row.map(|row| row.try_get::<_, i64>(0).map(|v| v as u64))

@@ -9,7 +9,7 @@ use tokio_postgres::Client;
 use crate::{Setup, pg_error};
 
 /// The schema version this build creates and reads: the number of [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// One step of the schema. `{schema}` in `sql` stands for the quoted schema name. Once released,
 /// a migration is never edited: a change is a new migration at the end.
@@ -20,10 +20,11 @@ struct Migration {
 }
 
 /// Every migration, in order; `version` counts from 1 without gaps.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "the events table: position, stream and version, id, type, data, metadata, time",
-    sql: r#"
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "the events table: position, stream and version, id, type, data, metadata, time",
+        sql: r#"
         CREATE TABLE {schema}.events (
             position bigint NOT NULL CHECK (position >= 0),
             stream text COLLATE "C" NOT NULL,
@@ -40,15 +41,27 @@ const MIGRATIONS: &[Migration] = &[Migration {
         COMMENT ON TABLE {schema}.events IS
             'imece event log (ADR 0012): written only by the imece process holding the writer lock';
     "#,
-}];
-
-/// The unique constraint on event ids, whose violation sends a group down the slow path.
-pub(crate) const ID_CONSTRAINT: &str = "events_id_key";
+    },
+    Migration {
+        version: 2,
+        description: "the head row: the end of the committed, gapless prefix, for readers and recovery",
+        sql: r#"
+        CREATE TABLE {schema}.head (
+            one boolean PRIMARY KEY DEFAULT true CHECK (one),
+            next bigint NOT NULL CHECK (next >= 0)
+        );
+        INSERT INTO {schema}.head (next) SELECT coalesce(max(position) + 1, 0) FROM {schema}.events;
+        COMMENT ON TABLE {schema}.head IS
+            'imece event log (ADR 0012): every position below next is committed, and no position is missing below it; read below it';
+    "#,
+    },
+];
 
 /// Brings the schema to [`SCHEMA_VERSION`]: in one transaction, under a transaction-level
 /// advisory lock (so two processes opening at once migrate one after the other), creates the
 /// schema and `schema_version` if missing and applies every migration not yet recorded there.
-/// Refuses a schema newer than this build. Returns the version found before.
+/// Refuses a schema newer than this build and, with `create` off, one that does not exist or has
+/// no `schema_version` table, creating nothing. Returns the version found before.
 pub(crate) async fn migrate(client: &mut Client, setup: &Setup) -> Result<u32> {
     debug_assert_eq!(MIGRATIONS.len() as u32, SCHEMA_VERSION);
     let s = &setup.quoted_schema;
@@ -62,6 +75,29 @@ pub(crate) async fn migrate(client: &mut Client, setup: &Setup) -> Result<u32> {
         .await
         .map_err(|e| fail("looking for the schema", e))?
         .get(0);
+    if !setup.options.create {
+        let versioned: bool = exists
+            && tx
+                .query_one(
+                    "SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                     WHERE n.nspname = $1 AND c.relname = 'schema_version')",
+                    &[&setup.schema],
+                )
+                .await
+                .map_err(|e| fail("looking for schema_version", e))?
+                .get(0);
+        if !versioned {
+            // Dropping the transaction rolls it back: nothing was created.
+            let why = if exists { "it holds no imece log (no schema_version table)" } else { "no such schema" };
+            return Err(Error::invalid(
+                "schema",
+                format!(
+                    "there is no log in {}: {why} (opening an existing log only: nothing was created)",
+                    setup.describe()
+                ),
+            ));
+        }
+    }
     if !exists {
         tx.batch_execute(&format!("CREATE SCHEMA {s}")).await.map_err(|e| fail("creating the schema", e))?;
     }
