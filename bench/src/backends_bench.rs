@@ -17,7 +17,7 @@ use crate::BoxError;
 use crate::report;
 use crate::workload::{self, Counts, FILL_WRITERS, FillPlan, Throughput, WritePlan, WriterStreams};
 
-const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
+const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable";
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -49,6 +49,9 @@ pub struct Args {
     /// How often the peer's subscriber polls the table once it is caught up, in milliseconds.
     #[arg(long, default_value_t = 5)]
     peer_poll_ms: u64,
+    /// Writing connections of imece's PostgreSQL log (`Options::writers`): groups in flight at once.
+    #[arg(long, default_value_t = imece_log_postgres::Options::default().writers)]
+    pg_writers: usize,
     /// Where the embedded log's fresh directories go: on the disk to measure.
     #[arg(long, default_value = "target/bench-data")]
     dir: PathBuf,
@@ -260,7 +263,9 @@ async fn run_all(args: &Args, schemas: &Schemas) -> Result<Results> {
                     for &design in tried {
                         eprintln!("{}: {}, {}…", write.name, backend.name(), design.describe());
                         let schema = schemas.create_peer(&args.postgres).await?;
-                        let run = peer::write(&args.postgres, &schema, write.plan, duration, design).await?;
+                        let wal = wal_position(&args.postgres).await?;
+                        let mut run = peer::write(&args.postgres, &schema, write.plan, duration, design).await?;
+                        run.bytes_written = Some(wal_position(&args.postgres).await? - wal);
                         schemas.drop_one(&args.postgres, &schema).await?;
                         designs.push((design, run));
                     }
@@ -272,7 +277,12 @@ async fn run_all(args: &Args, schemas: &Schemas) -> Result<Results> {
                 }
                 _ => {
                     let (log, cleanup) = open(args, backend, schemas).await?;
-                    let run = workload::write_for(log, write.plan, duration, events).await?;
+                    let wal =
+                        if backend == Backend::Postgres { Some(wal_position(&args.postgres).await?) } else { None };
+                    let mut run = workload::write_for(log, write.plan, duration, events).await?;
+                    if let Some(wal) = wal {
+                        run.bytes_written = Some(wal_position(&args.postgres).await? - wal);
+                    }
                     cleanup.run(args, schemas).await?;
                     run
                 }
@@ -356,7 +366,8 @@ async fn open(args: &Args, backend: Backend, schemas: &Schemas) -> Result<(Arc<d
         }
         Backend::Postgres => {
             let schema = schemas.name("log");
-            let options = imece_log_postgres::Options { schema: schema.clone(), ..Default::default() };
+            let options =
+                imece_log_postgres::Options { schema: schema.clone(), writers: args.pg_writers, ..Default::default() };
             let log = PostgresLog::connect(&args.postgres, options).await?;
             Ok((Arc::new(log), Cleanup::Schema(schema)))
         }
@@ -882,26 +893,41 @@ impl Schemas {
 }
 
 /// The server's version and the settings that decide commit cost.
+/// The server's WAL insert position in bytes: the difference over a run is the WAL it wrote (every
+/// database's, so the run should have the server to itself).
+async fn wal_position(url: &str) -> Result<u64> {
+    let client = peer::connect(url).await?;
+    let row = client
+        .query_one("SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint", &[])
+        .await
+        .map_err(peer::pg("reading the WAL position"))?;
+    Ok(row.get::<_, i64>(0) as u64)
+}
+
 async fn server_settings(url: &str) -> Result<String> {
     let client = peer::connect(url).await?;
     let row = client
         .query_one(
             "SELECT current_setting('server_version'), current_setting('fsync'), \
              current_setting('synchronous_commit'), current_setting('wal_sync_method'), \
-             current_setting('commit_delay'), current_setting('shared_buffers')",
+             current_setting('commit_delay'), current_setting('shared_buffers'), \
+             current_setting('wal_buffers'), current_setting('max_wal_size')",
             &[],
         )
         .await
         .map_err(peer::pg("reading the settings"))?;
     let get = |i: usize| row.get::<_, String>(i);
     Ok(format!(
-        "PostgreSQL {} (fsync {}, synchronous_commit {}, wal_sync_method {}, commit_delay {}, shared_buffers {})",
+        "PostgreSQL {} (fsync {}, synchronous_commit {}, wal_sync_method {}, commit_delay {}, shared_buffers {}, \
+         wal_buffers {}, max_wal_size {})",
         get(0),
         get(1),
         get(2),
         get(3),
         get(4),
-        get(5)
+        get(5),
+        get(6),
+        get(7)
     ))
 }
 
@@ -970,6 +996,23 @@ fn print(args: &Args, profile: &str, server: &str, load_before: &str, load_after
             .filter_map(|(b, t)| t.as_ref().map(|t| format!("{} {}", b.name(), report::count(t.appends_per_sec()))))
             .collect();
         let mut note = format!("{}: appends/s: {}", write.name, appends.join(", "));
+        let wal: Vec<String> = Backend::ALL
+            .iter()
+            .zip(runs)
+            .filter_map(|(b, t)| {
+                let t = t.as_ref()?;
+                let bytes = t.bytes_written? as f64;
+                Some(format!(
+                    "{} {:.0} MB/s, {:.0} B/event",
+                    b.name(),
+                    bytes / t.elapsed.as_secs_f64() / 1e6,
+                    bytes / t.events.max(1) as f64
+                ))
+            })
+            .collect();
+        if !wal.is_empty() {
+            note += &format!("; WAL written: {}", wal.join(", "));
+        }
         if designs.len() > 1 {
             let peer: Vec<String> = designs
                 .iter()
