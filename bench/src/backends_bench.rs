@@ -49,7 +49,7 @@ pub struct Args {
     /// How often the peer's subscriber polls the table once it is caught up, in milliseconds.
     #[arg(long, default_value_t = 5)]
     peer_poll_ms: u64,
-    /// Writing connections of imece's PostgreSQL log (`Options::writers`): groups in flight at once.
+    /// Writing connections of imece's PostgreSQL log (`Options::writers`; the library's default).
     #[arg(long, default_value_t = imece_log_postgres::Options::default().writers)]
     pg_writers: usize,
     /// Where the embedded log's fresh directories go: on the disk to measure.

@@ -2,16 +2,17 @@
 //!
 //! One writer task per log holds a session-level advisory lock on its own connection, takes
 //! concurrent appends from a channel, decides them (expected versions, idempotency by event id),
-//! assigns their positions itself and writes each group of them with one binary `COPY`: one
-//! transaction, one WAL flush. Up to [`Options::writers`] groups are written at once, on
-//! connections of their own, and commit in parallel; an append is answered, and the head readers
-//! see moves past it, only once every group before it committed, and every read stops at the head,
-//! so no reader ever sees a gap. Subscriptions catch up by pages, then wait on that head. The
-//! tables live in a schema of their own, created and migrated by imece (see [`SCHEMA_VERSION`]);
-//! opening the log deletes whatever committed after a gap (never answered, never shown).
+//! assigns their positions itself and writes each group of them with one binary `COPY` between
+//! `BEGIN` and `COMMIT`, sent together: one transaction, one WAL flush. Groups are written on
+//! [`Options::writers`] connections of their own and commit in parallel; an append is answered,
+//! and the head readers see moves past it, only once every group before it committed, and every
+//! read stops at the head, so no reader ever sees a gap. Subscriptions catch up by pages, then
+//! wait on that head. The tables live in a schema of their own, created and migrated by imece
+//! (see [`SCHEMA_VERSION`]); opening the log deletes whatever committed after a gap (never
+//! answered, never shown).
 //!
 //! One imece process writes to a schema at a time: a second one is refused with
-//! [`Error::Locked`](imece_log::Error::Locked).
+//! [`Error::Locked`].
 //!
 //! ```no_run
 //! # async fn example() -> imece_log::Result<()> {
@@ -71,9 +72,10 @@ pub struct Options {
     pub lock_wait: Duration,
     /// The connect timeout when the connection string sets none. Default 10 s.
     pub connect_timeout: Duration,
-    /// Connections that write, each with one group of appends in flight: the groups insert in
-    /// parallel and commit one after another in position order. 1 commits one group at a time.
-    /// Default 4.
+    /// Connections that write groups of appends, up to 4 groups in flight on each: the groups
+    /// insert and commit in parallel and count in position order. 1 still pipelines on one
+    /// connection. Default 2, the best of 1, 2, 3, 4 and 6 where PostgreSQL and imece share two
+    /// cores (BENCHMARKS.md); a server with more cores may gain from more.
     pub writers: usize,
     /// The most events one group commit writes (an append is never split). Default 10,000.
     pub max_group_events: usize,
@@ -90,7 +92,7 @@ impl Default for Options {
             schema: "imece".to_owned(),
             create: true,
             readers: 4,
-            writers: 4,
+            writers: 2,
             lock_wait: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(10),
             max_group_events: 10_000,

@@ -8,7 +8,7 @@ use tokio_postgres::Client;
 
 use crate::{Setup, pg_error};
 
-/// The schema version this build creates and reads: the number of [`MIGRATIONS`].
+/// The schema version this build creates and reads: the number of migrations it knows.
 pub const SCHEMA_VERSION: u32 = 2;
 
 /// One step of the schema. `{schema}` in `sql` stands for the quoted schema name. Once released,

@@ -108,7 +108,9 @@ fn same_location(a: &LogLocation, b: &LogLocation) -> bool {
         (LogLocation::Embedded(x), LogLocation::Embedded(y)) => {
             x == y || matches!((x.canonicalize(), y.canonicalize()), (Ok(x), Ok(y)) if x == y)
         }
-        (LogLocation::Postgres { url: u, schema: s }, LogLocation::Postgres { url: v, schema: t }) => u == v && s == t,
+        (LogLocation::Postgres { url: u, schema: s, .. }, LogLocation::Postgres { url: v, schema: t, .. }) => {
+            u == v && s == t
+        }
         (LogLocation::Kurrent { url: u, stream: s }, LogLocation::Kurrent { url: v, stream: t }) => u == v && s == t,
         _ => false,
     }

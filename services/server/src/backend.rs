@@ -18,8 +18,9 @@ use crate::config::LogConfig;
 pub enum LogLocation {
     /// The embedded log in this directory.
     Embedded(std::path::PathBuf),
-    /// PostgreSQL: the connection string and the schema.
-    Postgres { url: String, schema: String },
+    /// PostgreSQL: the connection string, the schema, and the writing connections (`None`: the
+    /// library's default).
+    Postgres { url: String, schema: String, writers: Option<usize> },
     /// KurrentDB: the connection string and the stream holding the whole log.
     Kurrent { url: String, stream: String },
 }
@@ -39,7 +40,9 @@ impl LogLocation {
     pub fn parse_with(text: &str, schema: &str, stream: &str) -> LogLocation {
         let scheme = text.split_once("://").map_or("", |(scheme, _)| scheme);
         match scheme {
-            "postgres" | "postgresql" => LogLocation::Postgres { url: text.to_owned(), schema: schema.to_owned() },
+            "postgres" | "postgresql" => {
+                LogLocation::Postgres { url: text.to_owned(), schema: schema.to_owned(), writers: None }
+            }
             "kurrentdb" | "kurrentdb+discover" | "esdb" | "esdb+discover" => {
                 LogLocation::Kurrent { url: text.to_owned(), stream: stream.to_owned() }
             }
@@ -50,7 +53,12 @@ impl LogLocation {
     /// The location a node's configuration names: `[log] url`, or `<data_dir>/log`.
     pub fn of(config: &LogConfig, data_dir: &Path) -> LogLocation {
         match &config.url {
-            Some(url) => LogLocation::parse_with(url, &config.schema, &config.stream),
+            Some(url) => match LogLocation::parse_with(url, &config.schema, &config.stream) {
+                LogLocation::Postgres { url, schema, .. } => {
+                    LogLocation::Postgres { url, schema, writers: config.writers }
+                }
+                other => other,
+            },
             None => LogLocation::Embedded(data_dir.join("log")),
         }
     }
@@ -75,8 +83,10 @@ impl LogLocation {
                 let options = imece_log_embedded::Options { create, ..Default::default() };
                 NodeLog::Embedded(EmbeddedLog::open_with(dir, options)?)
             }
-            LogLocation::Postgres { url, schema } => {
-                let options = imece_log_postgres::Options { schema: schema.clone(), create, ..Default::default() };
+            LogLocation::Postgres { url, schema, writers } => {
+                let defaults = imece_log_postgres::Options::default();
+                let writers = writers.unwrap_or(defaults.writers);
+                let options = imece_log_postgres::Options { schema: schema.clone(), create, writers, ..defaults };
                 NodeLog::Postgres(PostgresLog::connect(url, options).await?)
             }
             #[cfg(feature = "kurrentdb")]
@@ -98,7 +108,7 @@ impl std::fmt::Display for LogLocation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             LogLocation::Embedded(dir) => write!(f, "the embedded log in {}", dir.display()),
-            LogLocation::Postgres { url, schema } => {
+            LogLocation::Postgres { url, schema, .. } => {
                 // Never print a password: only what follows the scheme and the last `@`.
                 let rest = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
                 let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
@@ -191,7 +201,8 @@ mod tests {
             pg,
             LogLocation::Postgres {
                 url: "postgres://imece:secret@db.example:5432/imece".into(),
-                schema: "izmir".into()
+                schema: "izmir".into(),
+                writers: None
             }
         );
         assert_eq!(pg.to_string(), "PostgreSQL db.example:5432/imece, schema izmir");

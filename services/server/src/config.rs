@@ -52,11 +52,14 @@ pub struct LogConfig {
     /// The KurrentDB stream holding the whole log; one node per stream.
     #[serde(default = "default_stream")]
     pub stream: String,
+    /// PostgreSQL only: the connections that write groups of appends at once (ADR 0012); at
+    /// least 1. Absent: the library's default, 2.
+    pub writers: Option<usize>,
 }
 
 impl Default for LogConfig {
     fn default() -> Self {
-        LogConfig { url: None, schema: default_schema(), stream: default_stream() }
+        LogConfig { url: None, schema: default_schema(), stream: default_stream(), writers: None }
     }
 }
 
@@ -277,7 +280,21 @@ impl Config {
                 return Err(Error::Config(format!("tokens[{i}] ({}): the same token appears twice", t.name)));
             }
         }
+        self.check_log()?;
         self.check_federation()
+    }
+
+    fn check_log(&self) -> Result<(), Error> {
+        let Some(writers) = self.log.writers else { return Ok(()) };
+        if !matches!(self.log_location(), crate::backend::LogLocation::Postgres { .. }) {
+            return Err(Error::Config(
+                "log.writers: only a PostgreSQL log (log.url = \"postgres://…\") has writers".into(),
+            ));
+        }
+        if writers == 0 {
+            return Err(Error::Config("log.writers = 0: a PostgreSQL log needs at least 1 writing connection".into()));
+        }
+        Ok(())
     }
 
     fn check_federation(&self) -> Result<(), Error> {
@@ -320,6 +337,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::LogLocation;
 
     #[test]
     fn a_node_beyond_loopback_needs_tls() {
@@ -334,6 +352,22 @@ mod tests {
         example.check().unwrap();
         assert_eq!(example.node, "izmir");
         assert_eq!(example.tokens.len(), 3);
+    }
+
+    #[test]
+    fn log_writers_are_checked_and_reach_the_postgres_log() {
+        let parse = |log: &str| toml::from_str::<Config>(&format!("[log]\n{log}")).unwrap();
+        let config = parse("url = \"postgres://db/imece\"\nwriters = 3");
+        config.check().unwrap();
+        assert!(matches!(config.log_location(), LogLocation::Postgres { writers: Some(3), .. }));
+        let err = parse("url = \"postgres://db/imece\"\nwriters = 0").check().unwrap_err().to_string();
+        assert!(err.contains("log.writers = 0") && err.contains("at least 1"), "{err}");
+        let err = parse("writers = 2").check().unwrap_err().to_string();
+        assert!(err.contains("log.writers") && err.contains("only a PostgreSQL log"), "{err}");
+        assert!(matches!(
+            parse("url = \"postgres://db/imece\"").log_location(),
+            LogLocation::Postgres { writers: None, .. }
+        ));
     }
 
     fn with_partner(node: &str, endpoint: &str, key: &str, extra: &str) -> Result<(), Error> {
