@@ -2976,44 +2976,16 @@ mod tests {
         /// Restores events as given: those already here exactly are skipped, the rest must follow
         /// the head with their streams' next versions and new ids; all or none.
         fn restore(&mut self, events: Vec<RecordedEvent>) -> Result<()> {
-            let head = self.events.len() as u64;
-            let first = events[0].position;
-            if first > head {
-                return Err(Error::invalid(
-                    "events[0].position",
-                    format!("position {first} is past the log's head {head}: the log would have a gap"),
-                ));
+            let present = crate::check_restore(
+                &events,
+                self.events.len() as u64,
+                |position| Ok(self.events[position as usize].clone()),
+                |stream| Ok(self.streams.get(stream).map_or(0, |p| p.len() as u64)),
+            )?;
+            if let Some(e) = events[present..].iter().find(|e| self.ids.contains_key(&e.id)) {
+                let at = self.ids[&e.id];
+                return Err(Error::DuplicateEventId { id: e.id, reason: format!("it is at position {at}") });
             }
-            let present = ((head - first) as usize).min(events.len());
-            for (i, e) in events[..present].iter().enumerate() {
-                if let Some(field) = self.events[e.position as usize].differing_field(e) {
-                    return Err(Error::invalid(
-                        format!("events[{i}]"),
-                        format!("position {} already holds another event (its {field} differs)", e.position),
-                    ));
-                }
-            }
-            let mut next: HashMap<&StreamId, u64> = HashMap::new();
-            for (i, e) in events.iter().enumerate().skip(present) {
-                let version = match next.get(&e.stream) {
-                    Some(&v) => v,
-                    None => self.streams.get(&e.stream).map_or(0, |p| p.len() as u64),
-                };
-                if e.version != version {
-                    return Err(Error::invalid(
-                        format!("events[{i}].version"),
-                        format!(
-                            "position {}: stream {} is next at version {version}, not {}",
-                            e.position, e.stream, e.version
-                        ),
-                    ));
-                }
-                if let Some(&at) = self.ids.get(&e.id) {
-                    return Err(Error::DuplicateEventId { id: e.id, reason: format!("it is at position {at}") });
-                }
-                next.insert(&e.stream, version + 1);
-            }
-            drop(next);
             for e in events.into_iter().skip(present) {
                 self.streams.entry(e.stream.clone()).or_default().push(e.position);
                 self.ids.insert(e.id, e.position);

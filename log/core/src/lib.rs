@@ -30,8 +30,8 @@ pub mod conformance;
 pub use error::{Error, Result};
 pub use types::{
     AppendResult, Direction, EventId, ExpectedVersion, Found, MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_EVENT_BYTES,
-    MAX_EVENT_TYPE_LEN, MAX_STREAM_ID_LEN, NewEvent, RecordedEvent, StreamAppend, StreamFrom, StreamId, judge_retry,
-    validate_appends, validate_batch, validate_restore,
+    MAX_EVENT_TYPE_LEN, MAX_STREAM_ID_LEN, NewEvent, RecordedEvent, StreamAppend, StreamFrom, StreamId, check_restore,
+    judge_retry, validate_appends, validate_batch, validate_restore,
 };
 
 /// A subscription: every event from a position on, in log order, first from storage, then live.

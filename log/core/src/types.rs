@@ -342,6 +342,51 @@ pub fn validate_appends(appends: &[StreamAppend]) -> Result<()> {
     Ok(())
 }
 
+/// Checks a restore (one [`validate_restore`] passed) against a log whose head is `head`, by the
+/// rules of [`crate::EventLog::restore`], and returns how many of its first events lie below the
+/// head. Those must be stored exactly as given: `stored(position)` is what the log holds there.
+/// The rest must begin at the head and take their streams' next versions: `next_version(stream)`
+/// is the version a stream takes next in the log (0 for a new one). Their ids are the caller's to
+/// look up, in `events[present..]`.
+pub fn check_restore(
+    events: &[RecordedEvent],
+    head: u64,
+    mut stored: impl FnMut(u64) -> Result<RecordedEvent>,
+    mut next_version: impl FnMut(&StreamId) -> Result<u64>,
+) -> Result<usize> {
+    let first = events[0].position;
+    if first > head {
+        return Err(Error::invalid(
+            "events[0].position",
+            format!("position {first} is past the log's head {head}: the log would have a gap"),
+        ));
+    }
+    let present = ((head - first) as usize).min(events.len());
+    for (i, e) in events[..present].iter().enumerate() {
+        if let Some(field) = stored(e.position)?.differing_field(e) {
+            return Err(Error::invalid(
+                format!("events[{i}]"),
+                format!("position {} already holds another event (its {field} differs)", e.position),
+            ));
+        }
+    }
+    let mut next: std::collections::HashMap<&StreamId, u64> = std::collections::HashMap::new();
+    for (i, e) in events.iter().enumerate().skip(present) {
+        let version = match next.get(&e.stream) {
+            Some(&v) => v,
+            None => next_version(&e.stream)?,
+        };
+        if e.version != version {
+            return Err(Error::invalid(
+                format!("events[{i}].version"),
+                format!("position {}: stream {} is next at version {version}, not {}", e.position, e.stream, e.version),
+            ));
+        }
+        next.insert(&e.stream, version + 1);
+    }
+    Ok(present)
+}
+
 /// Checks an [`crate::EventLog::restore`] against the limits every backend shares, as
 /// [`validate_batch`] checks an append: at least one event and at most [`MAX_BATCH_EVENTS`], every
 /// event by the rules of an append (fields named `events[3].event_type`), ids unique within the

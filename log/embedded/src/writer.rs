@@ -349,45 +349,19 @@ impl Writer {
     /// first events are here already, exactly as given; the rest must follow the head with their
     /// streams' next versions and ids not in the log.
     fn decide_restore(&self, events: &[RecordedEvent]) -> Result<usize> {
-        let head = self.next_position;
-        let first = events[0].position;
-        if first > head {
-            return Err(Error::invalid(
-                "events[0].position",
-                format!("position {first} is past the log's head {head}: the log would have a gap"),
-            ));
-        }
-        let present = ((head - first) as usize).min(events.len());
-        for (i, e) in events[..present].iter().enumerate() {
-            if let Some(field) = self.fetch(e.position)?.differing_field(e) {
-                return Err(Error::invalid(
-                    format!("events[{i}]"),
-                    format!("position {} already holds another event (its {field} differs)", e.position),
-                ));
-            }
-        }
-        let mut next: HashMap<&StreamId, u64> = HashMap::new();
-        for (i, e) in events.iter().enumerate().skip(present) {
-            let version = match next.get(&e.stream) {
-                Some(&v) => v,
-                None => self.versions.get(&e.stream).copied().unwrap_or(0),
-            };
-            if e.version != version {
-                return Err(Error::invalid(
-                    format!("events[{i}].version"),
-                    format!(
-                        "position {}: stream {} is next at version {version}, not {}",
-                        e.position, e.stream, e.version
-                    ),
-                ));
-            }
+        let present = imece_log::check_restore(
+            events,
+            self.next_position,
+            |position| self.fetch(position),
+            |stream| Ok(self.versions.get(stream).copied().unwrap_or(0)),
+        )?;
+        for e in &events[present..] {
             if let Some(found) = self.find(e.id)? {
                 return Err(Error::DuplicateEventId {
                     id: e.id,
                     reason: format!("it is at position {}", found.position),
                 });
             }
-            next.insert(&e.stream, version + 1);
         }
         Ok(present)
     }

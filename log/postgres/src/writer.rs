@@ -915,49 +915,36 @@ impl Writer {
             self.reconnect().await.map_err(backend)?;
         }
         let head = self.next_position;
-        let first = events[0].position;
-        if first > head {
-            return Err(Error::invalid(
-                "events[0].position",
-                format!("position {first} is past the log's head {head}: the log would have a gap"),
-            ));
-        }
-        let present = ((head - first) as usize).min(events.len());
-        if present > 0 {
-            let stored = self.range(first, present).await.map_err(backend)?;
-            for (i, e) in events[..present].iter().enumerate() {
-                let Some(here) = stored.get(i) else {
-                    return Err(backend(format!("position {} is below the head but not stored", e.position)));
-                };
-                if let Some(field) = here.differing_field(e) {
-                    return Err(Error::invalid(
-                        format!("events[{i}]"),
-                        format!("position {} already holds another event (its {field} differs)", e.position),
-                    ));
-                }
-            }
-        }
+        let (first, last) = (events[0].position, events[events.len() - 1].position);
+        // What `check_restore` asks for, fetched first: the events stored where the restore
+        // overlaps the log, and the versions of the streams it writes beyond it.
+        let stored = if first < head {
+            self.range(first, (head.min(last + 1) - first) as usize).await.map_err(backend)?
+        } else {
+            Vec::new()
+        };
+        self.load_stream_versions(events.iter().filter(|e| e.position >= head).map(|e| &e.stream))
+            .await
+            .map_err(backend)?;
+        let present = imece_log::check_restore(
+            &events,
+            head,
+            |position| {
+                stored
+                    .get((position - first) as usize)
+                    .cloned()
+                    .ok_or_else(|| backend(format!("position {position} is below the head but not stored")))
+            },
+            |stream| {
+                self.versions
+                    .get(stream)
+                    .map(|v| v.map_or(0, |v| v + 1))
+                    .ok_or_else(|| backend(format!("the version of stream {stream} was not loaded")))
+            },
+        )?;
         let rest = &events[present..];
         if rest.is_empty() {
             return Ok(());
-        }
-        self.load_stream_versions(rest.iter().map(|e| &e.stream)).await.map_err(backend)?;
-        let mut next: HashMap<&StreamId, u64> = HashMap::new();
-        for (i, e) in rest.iter().enumerate() {
-            let version = match next.get(&e.stream) {
-                Some(&v) => v,
-                None => self.versions.get(&e.stream).copied().flatten().map_or(0, |v| v + 1),
-            };
-            if e.version != version {
-                return Err(Error::invalid(
-                    format!("events[{}].version", present + i),
-                    format!(
-                        "position {}: stream {} is next at version {version}, not {}",
-                        e.position, e.stream, e.version
-                    ),
-                ));
-            }
-            next.insert(&e.stream, version + 1);
         }
         let ids: Vec<Uuid> = rest.iter().map(|e| e.id.as_uuid()).collect();
         let found = self.find(&ids).await.map_err(backend)?;
@@ -968,8 +955,8 @@ impl Writer {
         let conn = self.write_conn(0).await.map_err(backend)?;
         match write_restore(&conn, rest, &self.setup).await {
             Ok(()) => {
-                for (stream, next) in next {
-                    self.versions.insert(stream.clone(), Some(next - 1));
+                for e in rest {
+                    self.versions.insert(e.stream.clone(), Some(e.version));
                 }
                 let head = head + rest.len() as u64;
                 self.next_position = head;
