@@ -159,7 +159,7 @@ impl Chain {
     }
 
     /// [`Chain::push`] for a caller that has decoded the event's metadata already: the same
-    /// decision ([`crate::publish::is_public_by`]) without decoding it again. `metadata` must be
+    /// decision (`publish::is_public_by`) without decoding it again. `metadata` must be
     /// the event's own.
     pub fn push_decoded(&mut self, event: &RecordedEvent, metadata: &Metadata) -> Result<Option<PublishedRecord>> {
         self.check_order(event)?;

@@ -4,7 +4,7 @@
 //! organisation, for example); a stream has a version, the log a global position, both gapless.
 //! [`EventLog`] is the one trait every storage backend implements: the embedded log on local disk
 //! (`imece-log-embedded`, the default), and later PostgreSQL and KurrentDB. Every backend runs the
-//! same [`conformance_suite!`] (feature `conformance`).
+//! same `conformance_suite!` (feature `conformance`).
 //!
 //! ```
 //! use imece_log::{EventLog, ExpectedVersion, NewEvent, StreamId};

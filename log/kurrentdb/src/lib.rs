@@ -2,7 +2,7 @@
 //! default: the official client brings a second tonic and prost into the build). Without the
 //! feature this crate holds nothing but [`ENABLED`].
 //!
-//! The whole imece log is **one KurrentDB stream** (`imece-log` unless [`Options::stream`] says
+//! The whole imece log is **one KurrentDB stream** (`imece-log` unless `Options::stream` says
 //! otherwise): its revision N is imece position N, so positions are gapless by construction, an
 //! `append_many` across imece streams is one atomic KurrentDB append, and the expected revision of
 //! the stream serialises writers, in one process (one writer task) or several. Each KurrentDB event
