@@ -286,6 +286,42 @@ fn check_schema_name(name: &str) -> Result<()> {
     if ok { Ok(()) } else { Err(Error::invalid("schema", rule)) }
 }
 
+/// A connection string, in URL or `key=value` form, as `postgres://user@host:port/database` for
+/// messages: never the password. `None` if it does not parse.
+pub fn redacted_target(url: &str) -> Option<String> {
+    let (url, _) = tls::take_tls_params(url).ok()?;
+    url.parse::<Config>().ok().map(|config| target(&config))
+}
+
+/// libpq's keywords that can begin a connection string in `key=value` form.
+const KEYWORDS: &[&str] = &[
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
+    "password",
+    "options",
+    "application_name",
+    "connect_timeout",
+    "sslmode",
+    "sslrootcert",
+    "target_session_attrs",
+    "keepalives",
+    "keepalives_idle",
+];
+
+/// Whether `text` is a PostgreSQL connection string: a `postgres://` or `postgresql://` URL, or
+/// libpq's `key=value` form beginning with one of its keywords (`host=db.example dbname=imece`).
+pub fn is_connection_string(text: &str) -> bool {
+    let scheme = text.split_once("://").map(|(scheme, _)| scheme);
+    if let Some(scheme) = scheme {
+        return scheme == "postgres" || scheme == "postgresql";
+    }
+    let first = text.split_whitespace().next().and_then(|word| word.split_once('='));
+    first.is_some_and(|(key, _)| KEYWORDS.contains(&key))
+}
+
 /// `postgres://user@host:port,host:port/database`, for messages.
 fn target(config: &Config) -> String {
     let ports = config.get_ports();

@@ -237,9 +237,13 @@ async fn reopen_preserves_events_versions_and_idempotency() {
     ];
     let r2 = log.append_many(call.clone()).await.unwrap();
     let before = log.read_all(0, 100).await.unwrap();
+    let target = log.target().to_owned();
     drop(log);
 
-    let log = open(&schema).await;
+    // Reopened through libpq's `key=value` form of the same connection string.
+    let keywords = support::keyword_form(&url);
+    let log = PostgresLog::connect(&keywords, schema.options()).await.expect("reopen by key=value");
+    assert_eq!(log.target(), target, "{keywords} names the same server");
     assert_eq!(log.read_all(0, 100).await.unwrap(), before, "events after a reopen");
     assert_eq!(log.head().await.unwrap(), 6);
     assert_eq!(log.stream_version(&a).await.unwrap(), Some(4));

@@ -29,7 +29,8 @@ pub enum LogLocation {
 pub const DEFAULT_KURRENT_STREAM: &str = "imece-log";
 
 impl LogLocation {
-    /// `postgres://…` or `postgresql://…` is PostgreSQL (in `schema`); `kurrentdb://…` (also
+    /// `postgres://…` or `postgresql://…`, or libpq's `key=value` form (`host=db dbname=imece`),
+    /// is PostgreSQL (in `schema`); `kurrentdb://…` (also
     /// `kurrentdb+discover://`, `esdb://`, `esdb+discover://`) is KurrentDB, in the stream
     /// [`DEFAULT_KURRENT_STREAM`]; anything else is the directory of an embedded log.
     pub fn parse(text: &str, schema: &str) -> LogLocation {
@@ -38,11 +39,11 @@ impl LogLocation {
 
     /// [`LogLocation::parse`] with the KurrentDB stream named.
     pub fn parse_with(text: &str, schema: &str, stream: &str) -> LogLocation {
+        if imece_log_postgres::is_connection_string(text) {
+            return LogLocation::Postgres { url: text.to_owned(), schema: schema.to_owned(), writers: None };
+        }
         let scheme = text.split_once("://").map_or("", |(scheme, _)| scheme);
         match scheme {
-            "postgres" | "postgresql" => {
-                LogLocation::Postgres { url: text.to_owned(), schema: schema.to_owned(), writers: None }
-            }
             "kurrentdb" | "kurrentdb+discover" | "esdb" | "esdb+discover" => {
                 LogLocation::Kurrent { url: text.to_owned(), stream: stream.to_owned() }
             }
@@ -109,10 +110,13 @@ impl std::fmt::Display for LogLocation {
         match self {
             LogLocation::Embedded(dir) => write!(f, "the embedded log in {}", dir.display()),
             LogLocation::Postgres { url, schema, .. } => {
-                // Never print a password: only what follows the scheme and the last `@`.
-                let rest = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
-                let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
-                write!(f, "PostgreSQL {host}, schema {schema}")
+                // Never print a password.
+                let target = imece_log_postgres::redacted_target(url);
+                write!(
+                    f,
+                    "PostgreSQL {}, schema {schema}",
+                    target.as_deref().unwrap_or("(a connection string that does not parse)")
+                )
             }
             LogLocation::Kurrent { url, stream } => {
                 let rest = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
@@ -205,9 +209,18 @@ mod tests {
                 writers: None
             }
         );
-        assert_eq!(pg.to_string(), "PostgreSQL db.example:5432/imece, schema izmir");
+        assert_eq!(pg.to_string(), "PostgreSQL postgres://imece@db.example:5432/imece, schema izmir");
         let no_user = LogLocation::parse("postgresql://db/imece", "imece");
-        assert_eq!(no_user.to_string(), "PostgreSQL db/imece, schema imece");
+        assert_eq!(no_user.to_string(), "PostgreSQL postgres://db:5432/imece, schema imece");
+        let keywords =
+            LogLocation::parse("host=db.example user=imece password=secret dbname=imece sslmode=require", "x");
+        assert!(matches!(&keywords, LogLocation::Postgres { schema, .. } if schema == "x"));
+        assert_eq!(keywords.to_string(), "PostgreSQL postgres://imece@db.example:5432/imece, schema x");
+        assert_eq!(
+            LogLocation::parse("/var/lib/host=x/log", "imece"),
+            LogLocation::Embedded("/var/lib/host=x/log".into()),
+            "a path with = in it is still a directory"
+        );
         assert_eq!(
             LogLocation::parse("/var/lib/imece/log", "imece"),
             LogLocation::Embedded("/var/lib/imece/log".into())

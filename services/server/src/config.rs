@@ -42,9 +42,10 @@ pub struct Config {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogConfig {
-    /// `postgres://user@host:port/database` for PostgreSQL, `kurrentdb://host:2113,…` for
-    /// KurrentDB (a build with the `kurrentdb` feature); absent for the embedded log in
-    /// `<data_dir>/log`. A password in it makes this file a secret: readable by the node's user only.
+    /// `postgres://user@host:port/database` (or libpq's `host=… dbname=…`) for PostgreSQL,
+    /// `kurrentdb://host:2113,…` for KurrentDB (a build with the `kurrentdb` feature); absent for
+    /// the embedded log in `<data_dir>/log`. A password in it makes this file a secret: readable
+    /// by the node's user only.
     pub url: Option<String>,
     /// The PostgreSQL schema holding the log's tables (created if missing); one node per schema.
     #[serde(default = "default_schema")]

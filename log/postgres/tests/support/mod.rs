@@ -47,6 +47,28 @@ pub fn chain(e: &dyn std::error::Error) -> String {
     message
 }
 
+/// The test server's URL in libpq's `key=value` form (host, port, user, database, sslmode).
+#[allow(dead_code)] // Not every test binary uses every helper.
+pub fn keyword_form(url: &str) -> String {
+    let (url, query) = url.split_once('?').unwrap_or((url, ""));
+    let config: tokio_postgres::Config = url.parse().expect("the test URL parses");
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(name)) => name.clone(),
+        _ => "localhost".to_owned(),
+    };
+    let mut form = format!("host={host} port={}", config.get_ports().first().copied().unwrap_or(5432));
+    if let Some(user) = config.get_user() {
+        form += &format!(" user={user}");
+    }
+    if let Some(dbname) = config.get_dbname() {
+        form += &format!(" dbname={dbname}");
+    }
+    for pair in query.split('&').filter(|p| p.starts_with("sslmode=")) {
+        form += &format!(" {pair}");
+    }
+    form
+}
+
 /// A plain client of the test server, for what the tests check behind the log's back.
 pub async fn client(url: &str) -> Result<Client, String> {
     let mut config: tokio_postgres::Config = url.parse().map_err(|e| format!("{e}"))?;
