@@ -33,9 +33,9 @@ use imece_server::backend::{DEFAULT_KURRENT_STREAM, LogLocation, NodeLog};
 pub struct MigrateArgs {
     /// The log to copy: the directory of an embedded log (a node's `<data_dir>/log`), a
     /// `postgres://user@host:port/database` URL (or libpq's `host=… dbname=…`, quoted), or a
-    /// `kurrentdb://…` connection string (a build
-    /// with `--features kurrentdb`). The node must be stopped. It must exist: a directory, schema
-    /// or stream that holds no log is refused, and nothing is created.
+    /// `kurrentdb://…` connection string (a build with `--features kurrentdb`). The node must be
+    /// stopped. It must exist: a directory, schema or stream that holds no log is refused, and
+    /// nothing is created.
     #[arg(long)]
     from: String,
     /// Where to copy it, in the same forms. Created if missing; if it holds events already they
