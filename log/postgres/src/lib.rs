@@ -64,8 +64,9 @@ pub struct Options {
     /// schema of an older version is still migrated to [`SCHEMA_VERSION`], as a node opening it
     /// would. Default true.
     pub create: bool,
-    /// Connections for reads and subscriptions, opened when first needed; each carries many
-    /// concurrent queries (pipelined). Default 4.
+    /// Connections for reads and subscriptions, opened when first needed; each read goes to the
+    /// one with the fewest reads running, and each carries many concurrent queries (pipelined).
+    /// Default 4.
     pub readers: usize,
     /// How long opening waits for the writer lock while another session holds it (a log of this
     /// process still closing, say) before refusing with [`Error::Locked`]. Default 5 s.

@@ -19,13 +19,48 @@ pub(crate) const COLUMNS: &str = "position, stream, version, id, event_type, dat
 /// The reading connections of one log.
 pub(crate) struct Readers {
     setup: Arc<Setup>,
-    slots: Vec<Mutex<Option<Arc<ReaderConn>>>>,
-    next: AtomicUsize,
+    slots: Vec<Slot>,
 }
 
 impl fmt::Debug for Readers {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Readers").field("target", &self.setup.describe()).field("slots", &self.slots.len()).finish()
+    }
+}
+
+/// A reading connection, opened when first needed, and the reads running on it.
+struct Slot {
+    conn: Mutex<Option<Arc<ReaderConn>>>,
+    busy: AtomicUsize,
+}
+
+/// A connection lent to one read, which counts as running on it until this is dropped.
+struct Lent<'a> {
+    conn: Arc<ReaderConn>,
+    _busy: Busy<'a>,
+}
+
+impl std::ops::Deref for Lent<'_> {
+    type Target = ReaderConn;
+
+    fn deref(&self) -> &ReaderConn {
+        &self.conn
+    }
+}
+
+/// One read counted on a slot: counted when made, given back when dropped.
+struct Busy<'a>(&'a AtomicUsize);
+
+impl<'a> Busy<'a> {
+    fn on(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Busy(count)
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -70,20 +105,29 @@ impl ReaderConn {
 
 impl Readers {
     pub(crate) fn new(setup: Arc<Setup>) -> Self {
-        let slots = (0..setup.options.readers).map(|_| Mutex::new(None)).collect();
-        Readers { setup, slots, next: AtomicUsize::new(0) }
+        let slots =
+            (0..setup.options.readers).map(|_| Slot { conn: Mutex::new(None), busy: AtomicUsize::new(0) }).collect();
+        Readers { setup, slots }
     }
 
-    /// The next connection, round robin; (re)connected if it is not open.
-    async fn conn(&self) -> Result<Arc<ReaderConn>> {
-        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
-        let mut slot = self.slots[i].lock().await;
-        if let Some(conn) = slot.as_ref().filter(|c| !c.client.is_closed()) {
-            return Ok(conn.clone());
-        }
-        let conn = Arc::new(ReaderConn::open(&self.setup).await?);
-        *slot = Some(conn.clone());
-        Ok(conn)
+    /// The connection with the fewest reads running, the first of those on a tie; (re)connected
+    /// if it is not open. Reads one after another so stay on one connection, and one server
+    /// backend, whose caches are warm (round robin measured 10–20% slower for `read_all`); reads
+    /// at once spread over all of them.
+    async fn conn(&self) -> Result<Lent<'_>> {
+        // `min_by_key` returns the first of equal minimums.
+        let slot = self.slots.iter().min_by_key(|s| s.busy.load(Ordering::Relaxed)).expect("at least one reader");
+        let busy = Busy::on(&slot.busy);
+        let mut current = slot.conn.lock().await;
+        let conn = match current.as_ref().filter(|c| !c.client.is_closed()) {
+            Some(conn) => conn.clone(),
+            None => {
+                let conn = Arc::new(ReaderConn::open(&self.setup).await?);
+                *current = Some(conn.clone());
+                conn
+            }
+        };
+        Ok(Lent { conn, _busy: busy })
     }
 
     fn fail(&self, what: &str, e: &tokio_postgres::Error) -> Error {

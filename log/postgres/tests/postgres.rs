@@ -257,6 +257,38 @@ async fn reopen_preserves_events_versions_and_idempotency() {
     assert_eq!((r3.first_position, r3.first_version), (6, 5), "appends continue after a reopen");
 }
 
+/// Reads one after another run on one reading connection (one warm server backend); reads at once
+/// spread over several.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_stay_on_one_connection_until_they_overlap() {
+    let Some(url) = support::server("reads_stay_on_one_connection_until_they_overlap").await else { return };
+    let schema = TestSchema::new(&url, "readers");
+    let app = schema.name.clone();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let log = PostgresLog::connect(&format!("{url}{sep}application_name={app}"), schema.options()).await.expect("open");
+    log.append(&stream("r"), ExpectedVersion::NoStream, (0..50).map(event).collect()).await.unwrap();
+    let client = support::client(&url).await.unwrap();
+    // Sessions of the log whose last statement was a `read_all`.
+    let reading = async || -> i64 {
+        client
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 \
+                 AND query LIKE '%WHERE position >= $1 AND position < $2 ORDER BY position%'",
+                &[&app],
+            )
+            .await
+            .unwrap()
+            .get(0)
+    };
+    for from in 0..20 {
+        assert_eq!(log.read_all(from, 10).await.unwrap().len(), 10);
+    }
+    assert_eq!(reading().await, 1, "reads one after another share one connection");
+    let at_once = futures_util::future::join_all((0..16).map(|from| log.read_all(from, 10))).await;
+    assert!(at_once.iter().all(|r| r.as_ref().is_ok_and(|page| page.len() == 10)));
+    assert!(reading().await > 1, "reads at once spread over the connections");
+}
+
 /// When the writer's connection is killed, the next group reconnects, takes the lock again and
 /// continues at the right position; nothing is lost or doubled.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
