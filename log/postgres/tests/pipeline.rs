@@ -150,8 +150,7 @@ async fn killing_writing_connections_loses_no_acknowledged_append() {
     };
     let schema = TestSchema::new(&url, "killw");
     let app = schema.name.clone();
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let log_url = format!("{url}{sep}application_name={app}");
+    let log_url = support::named(&url, &app);
     let log = Arc::new(PostgresLog::connect(&log_url, schema.options()).await.expect("open"));
 
     let stop = Arc::new(AtomicBool::new(false));

@@ -264,8 +264,7 @@ async fn reads_stay_on_one_connection_until_they_overlap() {
     let Some(url) = support::server("reads_stay_on_one_connection_until_they_overlap").await else { return };
     let schema = TestSchema::new(&url, "readers");
     let app = schema.name.clone();
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let log = PostgresLog::connect(&format!("{url}{sep}application_name={app}"), schema.options()).await.expect("open");
+    let log = PostgresLog::connect(&support::named(&url, &app), schema.options()).await.expect("open");
     log.append(&stream("r"), ExpectedVersion::NoStream, (0..50).map(event).collect()).await.unwrap();
     let client = support::client(&url).await.unwrap();
     // Sessions of the log whose last statement was a `read_all`.
@@ -296,8 +295,7 @@ async fn writer_reconnects_after_its_connection_is_killed() {
     let Some(url) = support::server("writer_reconnects_after_its_connection_is_killed").await else { return };
     let schema = TestSchema::new(&url, "kill");
     let app = schema.name.clone();
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let log_url = format!("{url}{sep}application_name={app}");
+    let log_url = support::named(&url, &app);
     let log = PostgresLog::connect(&log_url, schema.options()).await.expect("open");
     let s = stream("killed");
     log.append(&s, ExpectedVersion::NoStream, vec![event(0)]).await.unwrap();

@@ -47,6 +47,13 @@ pub fn chain(e: &dyn std::error::Error) -> String {
     message
 }
 
+/// `url` with `application_name` set, so that a test can find the log's sessions on the server.
+#[allow(dead_code)] // Not every test binary uses every helper.
+pub fn named(url: &str, application_name: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}application_name={application_name}")
+}
+
 /// The test server's URL in libpq's `key=value` form (host, port, user, database, sslmode).
 #[allow(dead_code)] // Not every test binary uses every helper.
 pub fn keyword_form(url: &str) -> String {
