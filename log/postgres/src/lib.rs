@@ -315,27 +315,34 @@ const KEYWORDS: &[&str] = &[
 /// Whether `text` is a PostgreSQL connection string: a `postgres://` or `postgresql://` URL, or
 /// libpq's `key=value` form beginning with one of its keywords (`host=db.example dbname=imece`).
 pub fn is_connection_string(text: &str) -> bool {
-    let scheme = text.split_once("://").map(|(scheme, _)| scheme);
-    if let Some(scheme) = scheme {
-        return scheme == "postgres" || scheme == "postgresql";
+    if text.contains("://") {
+        return is_url(text);
     }
     let first = text.split_whitespace().next().and_then(|word| word.split_once('='));
     first.is_some_and(|(key, _)| KEYWORDS.contains(&key))
 }
 
-/// `postgres://user@host:port,host:port/database`, for messages.
-fn target(config: &Config) -> String {
+/// Whether `text` is a connection string in URL form.
+pub(crate) fn is_url(text: &str) -> bool {
+    text.starts_with("postgres://") || text.starts_with("postgresql://")
+}
+
+/// Each host of `config` with its port: its own, else the first one given, else 5432.
+pub(crate) fn host_ports(config: &Config) -> impl Iterator<Item = (&Host, u16)> {
     let ports = config.get_ports();
-    let hosts: Vec<String> = config
+    config
         .get_hosts()
         .iter()
         .enumerate()
-        .map(|(i, host)| {
-            let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
-            match host {
-                Host::Tcp(name) => format!("{name}:{port}"),
-                Host::Unix(path) => format!("{}:{port}", path.display()),
-            }
+        .map(|(i, host)| (host, ports.get(i).or(ports.first()).copied().unwrap_or(5432)))
+}
+
+/// `postgres://user@host:port,host:port/database`, for messages.
+fn target(config: &Config) -> String {
+    let hosts: Vec<String> = host_ports(config)
+        .map(|(host, port)| match host {
+            Host::Tcp(name) => format!("{name}:{port}"),
+            Host::Unix(path) => format!("{}:{port}", path.display()),
         })
         .collect();
     let hosts = if hosts.is_empty() { "localhost:5432".to_owned() } else { hosts.join(",") };

@@ -137,7 +137,7 @@ pub(crate) fn take_tls_params(url: &str) -> Result<(String, TlsParams)> {
             }
             if kept.is_empty() { head.to_owned() } else { format!("{head}?{}", kept.join("&")) }
         }
-        None if is_url(url) => url.to_owned(),
+        None if crate::is_url(url) => url.to_owned(),
         None => {
             let mut rest = String::with_capacity(url.len());
             let mut from = 0;
@@ -158,10 +158,6 @@ pub(crate) fn take_tls_params(url: &str) -> Result<(String, TlsParams)> {
 
 fn is_tls_key(key: &str) -> bool {
     key == "sslmode" || key == "sslrootcert" || UNSUPPORTED.contains(&key)
-}
-
-fn is_url(s: &str) -> bool {
-    s.starts_with("postgres://") || s.starts_with("postgresql://")
 }
 
 /// A URL's text before its query and the query, as tokio-postgres splits them: the credentials end
@@ -308,14 +304,10 @@ impl MakeRustls {
             SslMode::Prefer => PgSslMode::Prefer,
             SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => PgSslMode::Require,
         });
-        let ports = config.get_ports();
-        let hosts = config
-            .get_hosts()
-            .iter()
-            .enumerate()
-            .filter_map(|(i, host)| match host {
-                Host::Tcp(name) => Some((name.clone(), ports.get(i).or(ports.first()).copied().unwrap_or(5432))),
-                _ => None,
+        let hosts = crate::host_ports(config)
+            .filter_map(|(host, port)| match host {
+                Host::Tcp(name) => Some((name.clone(), port)),
+                Host::Unix(_) => None,
             })
             .collect();
         Ok(MakeRustls { config: Arc::new(tls), mode, hosts: Arc::new(hosts) })

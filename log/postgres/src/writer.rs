@@ -256,6 +256,44 @@ impl WriteConn {
     }
 }
 
+/// One row of [`COLUMNS`], borrowed from an append or a restored event.
+struct CopyRow<'a> {
+    position: u64,
+    stream: &'a str,
+    version: u64,
+    id: EventId,
+    event_type: &'a str,
+    data: &'a [u8],
+    metadata: &'a [u8],
+    recorded_at_micros: i64,
+}
+
+impl<'a> CopyRow<'a> {
+    fn of(e: &'a RecordedEvent) -> Self {
+        CopyRow {
+            position: e.position,
+            stream: e.stream.as_str(),
+            version: e.version,
+            id: e.id,
+            event_type: &e.event_type,
+            data: &e.data,
+            metadata: &e.metadata,
+            recorded_at_micros: e.recorded_at_micros,
+        }
+    }
+}
+
+/// Writes rows at consecutive positions with one `COPY`: one transaction, committed (the WAL
+/// flushed) when it returns.
+async fn copy_rows(conn: &WriteConn, rows: &[CopyRow<'_>], setup: &Setup) -> Result<(), Failure> {
+    let bytes = rows.iter().map(|r| 100 + r.stream.len() + r.event_type.len() + r.data.len() + r.metadata.len()).sum();
+    let mut copy = CopyRows::new(bytes);
+    for row in rows {
+        copy.row(row);
+    }
+    conn.copy(copy.finish(), rows.len(), rows[0].position, setup).await
+}
+
 /// Rows of [`COLUMNS`] in PostgreSQL's binary `COPY` format.
 struct CopyRows(BytesMut);
 
@@ -268,31 +306,20 @@ impl CopyRows {
         CopyRows(buf)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn row(
-        &mut self,
-        position: u64,
-        stream: &str,
-        version: u64,
-        id: EventId,
-        event_type: &str,
-        data: &[u8],
-        metadata: &[u8],
-        recorded_at_micros: i64,
-    ) {
+    fn row(&mut self, row: &CopyRow<'_>) {
         let b = &mut self.0;
         b.put_i16(8);
         b.put_i32(8);
-        b.put_i64(position as i64);
-        Self::field(b, stream.as_bytes());
+        b.put_i64(row.position as i64);
+        Self::field(b, row.stream.as_bytes());
         b.put_i32(8);
-        b.put_i64(version as i64);
-        Self::field(b, id.as_uuid().as_bytes());
-        Self::field(b, event_type.as_bytes());
-        Self::field(b, data);
-        Self::field(b, metadata);
+        b.put_i64(row.version as i64);
+        Self::field(b, row.id.as_uuid().as_bytes());
+        Self::field(b, row.event_type.as_bytes());
+        Self::field(b, row.data);
+        Self::field(b, row.metadata);
         b.put_i32(8);
-        b.put_i64(recorded_at_micros);
+        b.put_i64(row.recorded_at_micros);
     }
 
     fn field(b: &mut BytesMut, value: &[u8]) {
@@ -953,7 +980,8 @@ impl Writer {
             return Err(Error::DuplicateEventId { id: e.id, reason: format!("it is at position {at}") });
         }
         let conn = self.write_conn(0).await.map_err(backend)?;
-        match write_restore(&conn, rest, &self.setup).await {
+        let rows: Vec<CopyRow<'_>> = rest.iter().map(CopyRow::of).collect();
+        match copy_rows(&conn, &rows, &self.setup).await {
             Ok(()) => {
                 for e in rest {
                     self.versions.insert(e.stream.clone(), Some(e.version));
@@ -1076,8 +1104,7 @@ fn strike(group: Group, message: Failure, again: &mut VecDeque<Again>) {
     }
 }
 
-/// Writes a group's rows from `first_position` on with one `COPY`: one transaction, committed (the
-/// WAL flushed) when it returns.
+/// Writes a group's rows from `first_position` on with one `COPY`.
 async fn write(
     conn: &WriteConn,
     calls: &[Call],
@@ -1085,49 +1112,25 @@ async fn write(
     first_position: u64,
     setup: &Setup,
 ) -> Result<(), Failure> {
-    let bytes: usize = rows
-        .iter()
-        .map(|row| row.of(calls))
-        .map(|(s, e)| 100 + s.as_str().len() + e.event_type.len() + e.data.len() + e.metadata.len())
-        .sum();
-    let mut copy = CopyRows::new(bytes);
     let now = now_micros();
-    for (i, row) in rows.iter().enumerate() {
-        let (stream, event) = row.of(calls);
-        copy.row(
-            first_position + i as u64,
-            stream.as_str(),
-            row.version,
-            event.id,
-            &event.event_type,
-            &event.data,
-            &event.metadata,
-            now,
-        );
-    }
-    conn.copy(copy.finish(), rows.len(), first_position, setup).await
-}
-
-/// Writes restored events as given with one `COPY`: one transaction.
-async fn write_restore(conn: &WriteConn, events: &[RecordedEvent], setup: &Setup) -> Result<(), Failure> {
-    let bytes: usize = events
+    let rows: Vec<CopyRow<'_>> = rows
         .iter()
-        .map(|e| 100 + e.stream.as_str().len() + e.event_type.len() + e.data.len() + e.metadata.len())
-        .sum();
-    let mut copy = CopyRows::new(bytes);
-    for e in events {
-        copy.row(
-            e.position,
-            e.stream.as_str(),
-            e.version,
-            e.id,
-            &e.event_type,
-            &e.data,
-            &e.metadata,
-            e.recorded_at_micros,
-        );
-    }
-    conn.copy(copy.finish(), events.len(), events[0].position, setup).await
+        .enumerate()
+        .map(|(i, row)| {
+            let (stream, event) = row.of(calls);
+            CopyRow {
+                position: first_position + i as u64,
+                stream: stream.as_str(),
+                version: row.version,
+                id: event.id,
+                event_type: &event.event_type,
+                data: &event.data,
+                metadata: &event.metadata,
+                recorded_at_micros: now,
+            }
+        })
+        .collect();
+    copy_rows(conn, &rows, setup).await
 }
 
 /// The outcome of a call some of whose events are in the log already (or earlier in its group, or
